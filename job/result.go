@@ -1,0 +1,44 @@
+package job
+
+import "context"
+
+// Result is the handle of a job that returns a value: a function
+// func(ctx) (T, error). It is a Handle (Done, State, Cancel, Name, ...)
+// whose Wait also returns the value.
+type Result[T any] struct {
+	Handle
+	fn  func(context.Context) (T, error)
+	val T
+}
+
+// Wait blocks until the job has finished and returns what the function
+// returned. If the function panicked, called runtime.Goexit or never ran,
+// the value is the zero value and the error says why, as for Handle.Wait.
+func (r *Result[T]) Wait() (T, error) {
+	err := r.Handle.Wait()
+	return r.val, err
+}
+
+// resultJob is the Job that runs a Result's function and keeps its value.
+type resultJob[T any] Result[T]
+
+func (j *resultJob[T]) Run(ctx context.Context) error {
+	v, err := j.fn(ctx)
+	j.val = v
+	return err
+}
+
+// NewResult makes a queued task for fn, like NewTask, and returns the
+// result handle; its Task method gives the executor's side.
+func NewResult[T any](fn func(context.Context) (T, error), opts ...Option) *Result[T] {
+	r := &Result[T]{fn: fn}
+	r.weight = 1
+	r.job = (*resultJob[T])(r)
+	for _, o := range opts {
+		o.apply(&r.Handle)
+	}
+	return r
+}
+
+// Task returns the executor's side of the result's job.
+func (r *Result[T]) Task() *Task { return (*Task)(&r.Handle) }

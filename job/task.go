@@ -1,0 +1,195 @@
+package job
+
+import (
+	"context"
+	"runtime/debug"
+	"strconv"
+)
+
+// Task is the executor's side of a submitted job: the same object as its
+// Handle, with the calls that run it and resolve it. Users of an executor
+// such as package pool never need it; it is exported so that executors
+// outside this package can be written.
+//
+// The life of a task: NewTask, then Start with the submitter's ctx, then
+// Run exactly once on the goroutine that runs it, then Resolve. Between Run
+// and Resolve the executor gives back the job's weight, so that a caller
+// who returns from Wait and submits again finds the capacity free.
+type Task Handle
+
+// NewTask makes a queued task for j with the given options applied; its
+// weight defaults to 1.
+func NewTask(j Job, opts ...Option) *Task {
+	t := &Task{weight: 1, job: j}
+	for _, o := range opts {
+		o.apply((*Handle)(t))
+	}
+	return t
+}
+
+// Handle returns the task's join handle.
+func (t *Task) Handle() *Handle { return (*Handle)(t) }
+
+// Weight returns the task's weight.
+func (t *Task) Weight() int64 { return t.weight }
+
+// Job returns the job the task runs.
+func (t *Task) Job() Job { return t.job }
+
+// Start gives the task its ID and contexts once it is admitted. parent is
+// the submitter's ctx, whose values, deadline and cancellation the job's
+// ctx carries; base, which may be nil, is the executor's ctx, whose end
+// cancels the job too. Start must be called once, before Run.
+func (t *Task) Start(id uint64, parent, base context.Context) {
+	t.id, t.parent, t.base = id, parent, base
+}
+
+// Run runs the job on the calling goroutine unless it was cancelled or its
+// ctx ended before it started, and records the outcome for Resolve: the
+// error Run returned, a *PanicError for a panic, or ErrGoexit if the job
+// called runtime.Goexit. In that last case the goroutine exits after Run's
+// deferred calls, so executors resolve the task from a deferred call of
+// their own. Run returns the outcome, which Outcome also reports.
+func (t *Task) Run() (state State, err error) {
+	h := (*Handle)(t)
+	if err := t.startErr(); err != nil {
+		t.err = err
+		t.outcome(Canceled)
+		return Canceled, err
+	}
+	h.setState(Running)
+	ctx := (*jobCtx)(h)
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		if v := recover(); v != nil {
+			state, err = Panicked, &PanicError{Value: v, Stack: debug.Stack()}
+		} else {
+			state, err = Failed, ErrGoexit
+		}
+		t.err = err
+		t.outcome(state)
+		t.end()
+	}()
+	err = t.job.Run(ctx)
+	normal = true
+	t.err = err
+	switch {
+	case err == nil:
+		t.outcome(Succeeded)
+	case h.ctxCause() != nil:
+		t.outcome(Canceled)
+	default:
+		t.outcome(Failed)
+	}
+	t.end()
+	return t.Outcome()
+}
+
+// startErr reports why the task must not run: Cancel was called, or the
+// submitter's or executor's ctx has ended.
+func (t *Task) startErr() error {
+	if t.flags.Load()&flagCancel != 0 {
+		return ErrCanceled
+	}
+	if err := t.parent.Err(); err != nil {
+		return err
+	}
+	if t.base != nil && t.base.Err() != nil {
+		if cause := context.Cause(t.base); cause != nil {
+			return cause
+		}
+		return ErrCanceled
+	}
+	return nil
+}
+
+// SetStamp keeps one value for the executor, such as the time the task
+// was admitted, so that it needs no side table; Stamp returns it. Set it
+// before handing the task to the goroutine that will read it.
+func (t *Task) SetStamp(v int64) { t.stamp = v }
+
+// Stamp returns the value given to SetStamp.
+func (t *Task) Stamp() int64 { return t.stamp }
+
+// Outcome returns the state and error Run recorded. It is for the
+// executor, on the goroutine that called Run, before Resolve.
+func (t *Task) Outcome() (State, error) {
+	return State(t.flags.Load() >> outcomeShift & stateMask), t.err
+}
+
+// outcomeShift places the recorded outcome above the flags until Resolve
+// publishes it as the state.
+const outcomeShift = 12
+
+func (t *Task) outcome(s State) {
+	for {
+		f := t.flags.Load()
+		if t.flags.CompareAndSwap(f, f&^(stateMask<<outcomeShift)|uint32(s)<<outcomeShift) {
+			return
+		}
+	}
+}
+
+// end marks the job's ctx as over and drops its registrations with the
+// parent and base contexts.
+func (t *Task) end() {
+	h := (*Handle)(t)
+	if f := h.flags.Or(flagEnded); f&flagCtx == 0 {
+		return
+	}
+	h.mu.Lock()
+	for i, stop := range h.ctxStops {
+		if stop != nil {
+			stop()
+			h.ctxStops[i] = nil
+		}
+	}
+	h.mu.Unlock()
+	h.cancelCtx(context.Canceled)
+}
+
+// Resolve publishes the outcome Run recorded: State reports it, Wait and
+// Err return its error, and Done is closed. Call it once, after Run.
+func (t *Task) Resolve() {
+	h := (*Handle)(t)
+	for {
+		f := h.flags.Load()
+		s := f >> outcomeShift & stateMask
+		if h.flags.CompareAndSwap(f, f&^stateMask|s|flagFinal) {
+			if f&flagDone != 0 {
+				h.mu.Lock()
+				close(h.done)
+				h.mu.Unlock()
+			}
+			return
+		}
+	}
+}
+
+func (h *Handle) setState(s State) {
+	for {
+		f := h.flags.Load()
+		if h.flags.CompareAndSwap(f, f&^stateMask|uint32(s)) {
+			return
+		}
+	}
+}
+
+// Options returns the name and weight that opts set, for executors that
+// run a job without a Task (the name is "" unless set; the weight 1 unless
+// set).
+func Options(opts ...Option) (name string, weight int64) {
+	h := Handle{weight: 1}
+	for _, o := range opts {
+		o.apply(&h)
+	}
+	return h.name, h.weight
+}
+
+// DefaultName is the name of a job with the given ID that was not named.
+func DefaultName(id uint64) string {
+	return "job-" + strconv.FormatUint(id, 10)
+}

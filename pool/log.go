@@ -1,0 +1,82 @@
+package pool
+
+import (
+	"time"
+
+	"github.com/weir-go/weir/job"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Log messages and field keys, in one place. Every event carries the
+// field KeyPool from the pool's child logger.
+const (
+	MsgAcquired = "job acquired" // Debug: a job was admitted and holds its weight
+	MsgReleased = "job released" // Debug: a job gave its weight back
+	MsgPanicked = "job panicked" // Error, with stack: a job panicked
+	MsgResized  = "pool resized" // Info: the limit changed
+	MsgShutdown = "pool shut down"
+
+	KeyPool    = "pool"    // the pool's name
+	KeyJob     = "job"     // the job's name
+	KeyID      = "job_id"  // the job's ID
+	KeyWeight  = "weight"  // the job's weight
+	KeyWaited  = "waited"  // time from Submit to admission
+	KeyHeld    = "held"    // time from admission to release
+	KeyInUse   = "in_use"  // weight in use after the event
+	KeyLimit   = "limit"   // the pool's limit
+	KeyWaiters = "waiters" // submitters waiting for admission
+	KeyOutcome = "outcome" // the job's final state: succeeded, failed, canceled, panicked
+	KeyOld     = "old"     // the limit before a resize
+	KeyForced  = "forced"  // whether shutdown had to cancel running jobs
+	KeyStack   = "stack"   // the stack of a panic
+)
+
+// debugOn reports whether Debug events would be written; the time stamps
+// they need are taken only then.
+func (p *Pool) debugOn() bool {
+	return p.log.Core().Enabled(zapcore.DebugLevel)
+}
+
+func (p *Pool) logAcquired(name string, id uint64, weight int64, waited time.Duration) {
+	if ce := p.log.Check(zapcore.DebugLevel, MsgAcquired); ce != nil {
+		ce.Write(
+			zap.String(KeyJob, name),
+			zap.Uint64(KeyID, id),
+			zap.Int64(KeyWeight, weight),
+			zap.Duration(KeyWaited, waited),
+			zap.Int64(KeyInUse, p.sem.InUse()),
+			zap.Int64(KeyLimit, p.sem.Size()),
+			zap.Int64(KeyWaiters, p.waiting.Load()),
+		)
+	}
+}
+
+func (p *Pool) logReleased(name string, id uint64, weight int64, held time.Duration, state job.State, err error) {
+	if state == job.Panicked {
+		if ce := p.log.Check(zapcore.ErrorLevel, MsgPanicked); ce != nil {
+			var stack []byte
+			if pe, ok := err.(*job.PanicError); ok {
+				stack = pe.Stack
+			}
+			ce.Write(
+				zap.String(KeyJob, name),
+				zap.Uint64(KeyID, id),
+				zap.Error(err),
+				zap.ByteString(KeyStack, stack),
+			)
+		}
+	}
+	if ce := p.log.Check(zapcore.DebugLevel, MsgReleased); ce != nil {
+		ce.Write(
+			zap.String(KeyJob, name),
+			zap.Uint64(KeyID, id),
+			zap.Int64(KeyWeight, weight),
+			zap.Duration(KeyHeld, held),
+			zap.Stringer(KeyOutcome, state),
+			zap.Error(err),
+			zap.Int64(KeyInUse, p.sem.InUse()),
+			zap.Int64(KeyLimit, p.sem.Size()),
+		)
+	}
+}

@@ -1,0 +1,502 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/semaphore"
+	"go.uber.org/zap"
+)
+
+// Pool runs submitted jobs on goroutines, at most limit weight at a time.
+// Its methods are safe for concurrent use. Create one with New and end it
+// with Shutdown or Close.
+type Pool struct {
+	name       string
+	log        *zap.Logger
+	maxWaiting int64 // -1: unbounded
+
+	// sem admits jobs. The pool uses only Acquire, TryAcquire, Release,
+	// Resize, Size and InUse, so another limiter can stand here.
+	sem  *semaphore.Weighted
+	exec *ants.PoolWithFunc
+
+	// jobs counts callers inside Submit/Do and jobs not yet resolved;
+	// closedBit in it marks the start of shutdown.
+	jobs    joiner
+	nextID  atomic.Uint64
+	waiting atomic.Int64 // submitters waiting for admission
+	running atomic.Int64 // jobs holding their weight
+
+	submitted, succeeded, failed, panicked, canceled atomic.Uint64
+
+	// base is every job's executor ctx; force ends it on a forced shutdown.
+	base  context.Context
+	force context.CancelCauseFunc
+
+	mu       sync.Mutex // guards admissions, resizes and the start of shutdown
+	admits   map[*admission]struct{}
+	closing  bool
+	shutdown sync.Once // releases the executor once
+	forced   atomic.Bool
+}
+
+// admission is a submitter waiting for weight; the pool ends its wait with
+// a cause when the weight can never fit or the pool closes.
+type admission struct {
+	weight int64
+	cancel context.CancelCauseFunc
+}
+
+// New makes a pool that runs at most limit weight of jobs at once.
+// A limit below 1 returns an error matching ErrInvalidLimit, and an
+// invalid option one matching ErrInvalidOption.
+func New(limit int64, opts ...Option) (*Pool, error) {
+	o := options{logger: zap.NewNop(), name: "pool", maxWaiting: -1}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		}
+		if err := opt.apply(&o); err != nil {
+			return nil, err
+		}
+	}
+	if limit < 1 {
+		return nil, fmt.Errorf("%w: %d (pool %q)", ErrInvalidLimit, limit, o.name)
+	}
+	p := &Pool{
+		name:       o.name,
+		log:        o.logger.Named("weir").With(zap.String(KeyPool, o.name)),
+		maxWaiting: o.maxWaiting,
+		sem:        semaphore.NewWeighted(limit),
+		admits:     make(map[*admission]struct{}),
+	}
+	p.base, p.force = context.WithCancelCause(context.Background())
+	antsLog, err := zap.NewStdLogAt(p.log, zap.ErrorLevel)
+	if err != nil {
+		return nil, err
+	}
+	p.exec, err = ants.NewPoolWithFunc(execCap(limit), p.execute,
+		ants.WithNonblocking(true), ants.WithLogger(antsLog))
+	if err != nil {
+		p.force(nil)
+		return nil, fmt.Errorf("pool: starting executor: %w", err)
+	}
+	return p, nil
+}
+
+// execCap sizes ants so that handing a job to it never waits: running jobs
+// are at most limit, and as many workers again may be between releasing a
+// job's weight and returning to ants.
+func execCap(limit int64) int {
+	return int(min(limit, math.MaxInt32/2) * 2)
+}
+
+// Name returns the pool's name.
+func (p *Pool) Name() string { return p.name }
+
+// Limit returns the pool's limit: the most weight that runs at once.
+func (p *Pool) Limit() int64 { return p.sem.Size() }
+
+// Submit runs j on the pool and returns its handle. It first checks its
+// arguments, failing at once with ErrNilContext, ErrNilJob,
+// ErrInvalidWeight (weight below 1) or ErrWeightExceedsLimit; then it waits
+// in FIFO order until the job's weight (job.WithWeight, default 1) is
+// free, and hands the job to a goroutine. If ctx ends first, Submit returns
+// ctx.Err() unchanged and nothing is held. It returns ErrClosed once
+// shutdown has begun, and ErrQueueFull when WithMaxWaiting submitters
+// already wait.
+//
+// The job's ctx carries ctx's values, deadline and cancellation; it is
+// also cancelled by Handle.Cancel and by a forced shutdown, and it names
+// the job (see job.FromContext).
+//
+// A job that submits to its own pool and waits for the result deadlocks
+// when the pool is full, since it holds weight the inner job needs: give
+// such inner Submits a bounded ctx, so the wait ends in an error.
+func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
+	if j == nil {
+		return nil, ErrNilJob
+	}
+	t := job.NewTask(j, opts...)
+	if err := p.submit(ctx, t, true); err != nil {
+		return nil, err
+	}
+	return t.Handle(), nil
+}
+
+// TrySubmit is Submit without waiting: if the job's weight is not free at
+// once, or others already wait for it, it returns ErrFull.
+func (p *Pool) TrySubmit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
+	if j == nil {
+		return nil, ErrNilJob
+	}
+	t := job.NewTask(j, opts...)
+	if err := p.submit(ctx, t, false); err != nil {
+		return nil, err
+	}
+	return t.Handle(), nil
+}
+
+// Go is Submit for a plain function.
+func (p *Pool) Go(ctx context.Context, f func(ctx context.Context) error, opts ...job.Option) (*job.Handle, error) {
+	if f == nil {
+		return nil, ErrNilJob
+	}
+	return p.Submit(ctx, job.Func(f), opts...)
+}
+
+// SubmitResult is Submit for a function that returns a value: the handle's
+// Wait returns the value and the error.
+func SubmitResult[T any](ctx context.Context, p *Pool, f func(ctx context.Context) (T, error), opts ...job.Option) (*job.Result[T], error) {
+	if f == nil {
+		return nil, ErrNilJob
+	}
+	r := job.NewResult(f, opts...)
+	if err := p.submit(ctx, r.Task(), true); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// submit admits t and hands it to the executor.
+func (p *Pool) submit(ctx context.Context, t *job.Task, block bool) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	w := t.Weight()
+	if !p.jobs.enter() {
+		return ErrClosed
+	}
+	var start time.Time
+	debug := p.debugOn()
+	if debug {
+		start = time.Now()
+	}
+	if err := p.admit(ctx, w, block); err != nil {
+		p.jobs.exit()
+		return err
+	}
+	p.running.Add(1)
+	p.submitted.Add(1)
+	id := p.nextID.Add(1)
+	t.Start(id, ctx, p.base)
+	if debug {
+		now := time.Now()
+		t.SetStamp(now.UnixNano())
+		p.logAcquired(t.Handle().Name(), id, w, now.Sub(start))
+	}
+	if err := p.exec.Invoke(t); err != nil {
+		// ants is sized never to refuse; if it does, run the job
+		// on a goroutine of its own rather than lose it.
+		go p.execute(t)
+	}
+	return nil
+}
+
+// admit waits for weight w. It fails fast for invalid weights.
+func (p *Pool) admit(ctx context.Context, w int64, block bool) error {
+	if w < 1 {
+		return fmt.Errorf("%w: %d", ErrInvalidWeight, w)
+	}
+	if limit := p.sem.Size(); w > limit {
+		return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, limit)
+	}
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
+	}
+	if p.sem.TryAcquire(w) {
+		return nil
+	}
+	if !block {
+		return ErrFull
+	}
+	if n := p.waiting.Add(1); p.maxWaiting >= 0 && n > p.maxWaiting {
+		p.waiting.Add(-1)
+		return ErrQueueFull
+	}
+	defer p.waiting.Add(-1)
+
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	a := &admission{weight: w, cancel: cancel}
+	p.mu.Lock()
+	switch {
+	case p.closing:
+		p.mu.Unlock()
+		return ErrClosed
+	case w > p.sem.Size(): // a Resize came between the checks
+		limit := p.sem.Size()
+		p.mu.Unlock()
+		return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, limit)
+	}
+	p.admits[a] = struct{}{}
+	p.mu.Unlock()
+
+	err := p.sem.Acquire(actx, w)
+
+	p.mu.Lock()
+	delete(p.admits, a)
+	p.mu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if cause := context.Cause(actx); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// execute runs on an ants worker: it runs the task and then, deferred so
+// that it also happens after runtime.Goexit, gives back its weight and
+// resolves its handle.
+func (p *Pool) execute(arg any) {
+	t := arg.(*job.Task)
+	defer p.finish(t)
+	t.Run()
+}
+
+func (p *Pool) finish(t *job.Task) {
+	state, err := t.Outcome()
+	w := t.Weight()
+	p.sem.Release(w)
+	p.running.Add(-1)
+	p.count(state)
+	if g, ok := t.Job().(*groupJob); ok {
+		g.g.done(err)
+	}
+	if p.debugOn() || state == job.Panicked {
+		h := t.Handle()
+		var held time.Duration
+		if s := t.Stamp(); s != 0 {
+			held = time.Duration(time.Now().UnixNano() - s)
+		}
+		p.logReleased(h.Name(), h.ID(), w, held, state, err)
+	}
+	t.Resolve()
+	p.jobs.exit()
+}
+
+func (p *Pool) count(s job.State) {
+	switch s {
+	case job.Succeeded:
+		p.succeeded.Add(1)
+	case job.Panicked:
+		p.panicked.Add(1)
+	case job.Canceled:
+		p.canceled.Add(1)
+	default:
+		p.failed.Add(1)
+	}
+}
+
+// Do runs j in the caller's goroutine under the same admission as Submit:
+// it waits in FIFO order for the job's weight (job.WithWeight; default 1),
+// runs j with ctx, gives the weight back and returns j's error. It fails
+// like Submit before running j, and returns ctx.Err() if ctx ends while
+// it waits. There is no handle and no hand-off to another goroutine; j
+// receives ctx unchanged, so job.FromContext does not name it. A panic in
+// j gives the weight back and continues up the caller's stack.
+//
+// Do is the way to limit concurrent calls to a dependency from many
+// request goroutines.
+func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error) {
+	if j == nil {
+		return ErrNilJob
+	}
+	if ctx == nil {
+		return ErrNilContext
+	}
+	name, w := "", int64(1)
+	if len(opts) > 0 {
+		name, w = job.Options(opts...)
+	}
+	if !p.jobs.enter() {
+		return ErrClosed
+	}
+	var start time.Time
+	debug := p.debugOn()
+	if debug {
+		start = time.Now()
+	}
+	if err := p.admit(ctx, w, true); err != nil {
+		p.jobs.exit()
+		return err
+	}
+	p.running.Add(1)
+	p.submitted.Add(1)
+	id := p.nextID.Add(1)
+	var admitted time.Time
+	if debug {
+		admitted = time.Now()
+		if name == "" {
+			name = job.DefaultName(id)
+		}
+		p.logAcquired(name, id, w, admitted.Sub(start))
+	}
+	state := job.Panicked
+	defer func() {
+		p.sem.Release(w)
+		p.running.Add(-1)
+		p.count(state)
+		if debug || state == job.Panicked {
+			if name == "" {
+				name = job.DefaultName(id)
+			}
+			var held time.Duration
+			if debug {
+				held = time.Since(admitted)
+			}
+			p.logReleased(name, id, w, held, state, err)
+		}
+		p.jobs.exit()
+	}()
+	err = j.Run(ctx)
+	switch {
+	case err == nil:
+		state = job.Succeeded
+	case ctx.Err() != nil:
+		state = job.Canceled
+	default:
+		state = job.Failed
+	}
+	return err
+}
+
+// Wait blocks until every job submitted so far has finished. Jobs
+// submitted while it waits may be waited for too.
+func (p *Pool) Wait() {
+	p.jobs.wait(nil)
+}
+
+// Resize changes the limit while the pool runs. Growing admits waiting
+// jobs at once, in order; shrinking takes nothing back from running jobs,
+// but admits no more until the weight in use is below the new limit.
+// Submitters waiting with a weight above the new limit fail with
+// ErrWeightExceedsLimit. A limit below 1 returns ErrInvalidLimit, and a
+// pool that is shutting down ErrClosed.
+func (p *Pool) Resize(limit int64) error {
+	if limit < 1 {
+		return fmt.Errorf("%w: %d", ErrInvalidLimit, limit)
+	}
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	old := p.sem.Size()
+	p.sem.Resize(limit)
+	p.exec.Tune(execCap(limit))
+	for a := range p.admits {
+		if a.weight > limit {
+			a.cancel(fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, a.weight, limit))
+		}
+	}
+	p.mu.Unlock()
+	if ce := p.log.Check(zap.InfoLevel, MsgResized); ce != nil {
+		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit))
+	}
+	return nil
+}
+
+// Stats is a snapshot of a pool.
+type Stats struct {
+	Limit   int64 // the most weight that runs at once
+	InUse   int64 // weight held by running jobs; above Limit only after a shrinking Resize
+	Running int64 // jobs admitted and not yet finished
+	Waiting int64 // submitters waiting for admission
+
+	Submitted uint64 // jobs admitted since New
+	Succeeded uint64 // jobs whose Run returned nil
+	Failed    uint64 // jobs whose Run returned an error (or called runtime.Goexit) with their ctx not done
+	Panicked  uint64 // jobs that panicked
+	Canceled  uint64 // jobs cancelled before running, or that returned an error after their ctx ended
+}
+
+// Finished returns how many admitted jobs have finished. Submitted minus
+// Finished is the number of jobs in flight.
+func (s Stats) Finished() uint64 {
+	return s.Succeeded + s.Failed + s.Panicked + s.Canceled
+}
+
+// Stats returns a snapshot of the pool. Counters are read so that
+// Submitted >= Finished() always holds; gauges are read at nearly the same
+// moment, not atomically together.
+func (p *Pool) Stats() Stats {
+	s := Stats{
+		Succeeded: p.succeeded.Load(),
+		Failed:    p.failed.Load(),
+		Panicked:  p.panicked.Load(),
+		Canceled:  p.canceled.Load(),
+	}
+	s.Submitted = p.submitted.Load()
+	s.Limit = p.sem.Size()
+	s.InUse = p.sem.InUse()
+	s.Running = p.running.Load()
+	s.Waiting = p.waiting.Load()
+	return s
+}
+
+// Shutdown stops the pool: new submissions fail with ErrClosed, and so do
+// submitters waiting for admission; jobs already admitted run to the end.
+// When they have all finished, Shutdown releases the pool's goroutines and
+// returns nil. If ctx ends first, Shutdown cancels the ctx of every job
+// still running, waits for them to return, releases the goroutines and
+// returns ctx.Err(). A job that ignores its ctx keeps Shutdown waiting.
+//
+// Shutdown may be called many times and from many goroutines; every call
+// returns once the pool has stopped. When it returns, no goroutine of the
+// pool remains.
+func (p *Pool) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	p.mu.Lock()
+	if !p.closing {
+		p.closing = true
+		p.jobs.close()
+		for a := range p.admits {
+			a.cancel(ErrClosed)
+		}
+	}
+	p.mu.Unlock()
+
+	err := p.jobs.wait(ctx.Done())
+	if err != nil {
+		err = ctx.Err()
+		p.forced.Store(true)
+		p.force(ErrClosed)
+		p.jobs.wait(nil)
+	}
+	p.shutdown.Do(func() {
+		p.force(ErrClosed)
+		// Every job has resolved; wait for the ants workers to exit.
+		if rerr := p.exec.ReleaseContext(context.Background()); rerr != nil && !errors.Is(rerr, ants.ErrPoolClosed) {
+			p.log.Error("releasing executor", zap.Error(rerr))
+		}
+		if ce := p.log.Check(zap.InfoLevel, MsgShutdown); ce != nil {
+			ce.Write(zap.Bool(KeyForced, p.forced.Load()), zap.Uint64("submitted", p.submitted.Load()))
+		}
+	})
+	return err
+}
+
+// Close is Shutdown without a deadline: it waits for every admitted job to
+// finish.
+func (p *Pool) Close() error {
+	return p.Shutdown(context.Background())
+}
