@@ -53,37 +53,38 @@ func (c *jobCtx) Done() <-chan struct{} {
 	h := (*Handle)(c)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ctxDone != nil {
-		return h.ctxDone
+	if h.ctx != nil {
+		return h.ctx.done
 	}
-	h.ctxDone = make(chan struct{})
+	cs := &ctxState{done: make(chan struct{})}
+	h.ctx = cs
 	// Publish flagCtx before looking at the sources, so that a Cancel or
 	// an end racing with us either is seen here or sees the flag.
 	h.flags.Or(flagCtx)
-	if h.ctxErr == nil {
-		h.ctxErr = h.ctxCause()
+	if h.cerr == nil {
+		h.cerr = h.ctxCause()
 	}
-	if h.ctxErr != nil {
-		close(h.ctxDone)
-		return h.ctxDone
+	if h.cerr != nil {
+		close(cs.done)
+		return cs.done
 	}
 	if h.parent.Done() != nil {
-		h.ctxStops[0] = context.AfterFunc(h.parent, func() { h.cancelCtx(h.parent.Err()) })
+		cs.stops[0] = context.AfterFunc(h.parent, func() { h.cancelCtx(h.parent.Err()) })
 	}
 	if h.base != nil && h.base.Done() != nil {
-		h.ctxStops[1] = context.AfterFunc(h.base, func() { h.cancelCtx(context.Canceled) })
+		cs.stops[1] = context.AfterFunc(h.base, func() { h.cancelCtx(context.Canceled) })
 	}
-	return h.ctxDone
+	return cs.done
 }
 
 func (c *jobCtx) Err() error {
 	h := (*Handle)(c)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ctxErr == nil {
-		h.ctxErr = h.ctxCause()
+	if h.cerr == nil {
+		h.cerr = h.ctxCause()
 	}
-	return h.ctxErr
+	return h.cerr
 }
 
 func (c *jobCtx) String() string {
@@ -114,11 +115,11 @@ func (h *Handle) ctxCause() error {
 func (h *Handle) cancelCtx(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ctxErr != nil {
+	if h.cerr != nil {
 		return
 	}
-	h.ctxErr = err
-	if h.ctxDone != nil {
-		close(h.ctxDone)
+	h.cerr = err
+	if h.ctx != nil {
+		close(h.ctx.done)
 	}
 }

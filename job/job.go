@@ -85,18 +85,24 @@ const (
 	flagDone   = 1 << 4 // a Done channel exists and must be closed
 	flagCtx    = 1 << 5 // the job's ctx has a Done channel
 	flagCancel = 1 << 6 // Cancel was called
-	flagEnded  = 1 << 7 // Run returned: the job's ctx reports Canceled
+	flagEnded  = 1 << 7 // resolved: the job's ctx reports Canceled
 	flagFinal  = 1 << 8 // resolved: err and the final state are published
 )
 
 // An Option sets a property of a job when it is submitted.
 type Option interface {
-	apply(*Handle)
+	apply(*settings)
+}
+
+// settings are what options set.
+type settings struct {
+	name   string
+	weight int64
 }
 
 type nameOption string
 
-func (o nameOption) apply(h *Handle) { h.name = string(o) }
+func (o nameOption) apply(s *settings) { s.name = string(o) }
 
 // WithName names the job. The name is visible from its handle and, while it
 // runs, from its ctx (see NameFrom). Without it, the name is "job-" and the
@@ -105,7 +111,7 @@ func WithName(name string) Option { return nameOption(name) }
 
 type weightOption int64
 
-func (o weightOption) apply(h *Handle) { h.weight = int64(o) }
+func (o weightOption) apply(s *settings) { s.weight = int64(o) }
 
 // WithWeight sets how much of the executor's limit the job holds while it
 // runs; the default is 1. Executors reject weights below 1.
@@ -115,22 +121,29 @@ func WithWeight(weight int64) Option { return weightOption(weight) }
 // concurrent use. The job's completion, including every write it made,
 // happens before Wait returns and before Done is closed.
 type Handle struct {
+	settings
 	id     uint64
-	weight int64
-	name   string
 	job    Job
 	parent context.Context // the submitter's ctx
 	base   context.Context // the executor's ctx, ended on forced shutdown; may be nil
 
-	flags atomic.Uint32
-	err   error // written before flagFinal is set
-	stamp int64 // the executor's own value; see Task.SetStamp
+	flags   atomic.Uint32
+	outcome State          // recorded by Run, published by Resolve
+	err     error          // written before flagFinal is set
+	stamp   int64          // the executor's own value; see Task.SetStamp
+	wg      sync.WaitGroup // Wait parks here: no channel unless Done is called
 
-	mu       sync.Mutex
-	done     chan struct{}  // lazily made; under mu
-	ctxDone  chan struct{}  // lazily made; under mu
-	ctxErr   error          // first error of the job's ctx; under mu
-	ctxStops [2]func() bool // AfterFunc registrations; under mu
+	mu   sync.Mutex
+	done chan struct{} // lazily made; under mu
+	ctx  *ctxState     // made when the job first asks for ctx.Done(); under mu
+	cerr error         // first error of the job's ctx; under mu
+}
+
+// ctxState is the part of a job's ctx that exists only once the job has
+// asked for ctx.Done().
+type ctxState struct {
+	done  chan struct{}
+	stops [2]func() bool // AfterFunc registrations with parent and base
 }
 
 // closedChan is returned by Done once the job is resolved.
@@ -192,7 +205,7 @@ func (h *Handle) Done() <-chan struct{} {
 // goroutines, any number of times; all get the same error.
 func (h *Handle) Wait() error {
 	if h.flags.Load()&flagFinal == 0 {
-		<-h.Done()
+		h.wg.Wait()
 	}
 	return h.err
 }

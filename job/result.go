@@ -35,8 +35,9 @@ func NewResult[T any](fn func(context.Context) (T, error), opts ...Option) *Resu
 	r.weight = 1
 	r.job = (*resultJob[T])(r)
 	for _, o := range opts {
-		o.apply(&r.Handle)
+		o.apply(&r.settings)
 	}
+	r.wg.Add(1)
 	return r
 }
 

@@ -11,8 +11,8 @@ import (
 // such as package pool never need it; it is exported so that executors
 // outside this package can be written.
 //
-// The life of a task: NewTask, then Start with the submitter's ctx, then
-// Run exactly once on the goroutine that runs it, then Resolve. Between Run
+// The life of a task: NewTask, then Start once it is admitted, then Run
+// exactly once on the goroutine that runs it, then Resolve. Between Run
 // and Resolve the executor gives back the job's weight, so that a caller
 // who returns from Wait and submits again finds the capacity free.
 type Task Handle
@@ -20,10 +20,11 @@ type Task Handle
 // NewTask makes a queued task for j with the given options applied; its
 // weight defaults to 1.
 func NewTask(j Job, opts ...Option) *Task {
-	t := &Task{weight: 1, job: j}
+	t := &Task{settings: settings{weight: 1}, job: j}
 	for _, o := range opts {
-		o.apply((*Handle)(t))
+		o.apply(&t.settings)
 	}
+	t.wg.Add(1)
 	return t
 }
 
@@ -44,6 +45,14 @@ func (t *Task) Start(id uint64, parent, base context.Context) {
 	t.id, t.parent, t.base = id, parent, base
 }
 
+// SetStamp keeps one value for the executor, such as the time the task
+// was admitted, so that it needs no side table; Stamp returns it. Set it
+// before handing the task to the goroutine that will read it.
+func (t *Task) SetStamp(v int64) { t.stamp = v }
+
+// Stamp returns the value given to SetStamp.
+func (t *Task) Stamp() int64 { return t.stamp }
+
 // Run runs the job on the calling goroutine unless it was cancelled or its
 // ctx ended before it started, and records the outcome for Resolve: the
 // error Run returned, a *PanicError for a panic, or ErrGoexit if the job
@@ -53,12 +62,10 @@ func (t *Task) Start(id uint64, parent, base context.Context) {
 func (t *Task) Run() (state State, err error) {
 	h := (*Handle)(t)
 	if err := t.startErr(); err != nil {
-		t.err = err
-		t.outcome(Canceled)
+		t.outcome, t.err = Canceled, err
 		return Canceled, err
 	}
-	h.setState(Running)
-	ctx := (*jobCtx)(h)
+	h.flags.Or(uint32(Running)) // from Queued, which is 0
 	normal := false
 	defer func() {
 		if normal {
@@ -69,23 +76,20 @@ func (t *Task) Run() (state State, err error) {
 		} else {
 			state, err = Failed, ErrGoexit
 		}
-		t.err = err
-		t.outcome(state)
-		t.end()
+		t.outcome, t.err = state, err
 	}()
-	err = t.job.Run(ctx)
+	err = t.job.Run((*jobCtx)(h))
 	normal = true
-	t.err = err
 	switch {
 	case err == nil:
-		t.outcome(Succeeded)
+		state = Succeeded
 	case h.ctxCause() != nil:
-		t.outcome(Canceled)
+		state = Canceled
 	default:
-		t.outcome(Failed)
+		state = Failed
 	}
-	t.end()
-	return t.Outcome()
+	t.outcome, t.err = state, err
+	return state, err
 }
 
 // startErr reports why the task must not run: Cancel was called, or the
@@ -106,87 +110,55 @@ func (t *Task) startErr() error {
 	return nil
 }
 
-// SetStamp keeps one value for the executor, such as the time the task
-// was admitted, so that it needs no side table; Stamp returns it. Set it
-// before handing the task to the goroutine that will read it.
-func (t *Task) SetStamp(v int64) { t.stamp = v }
-
-// Stamp returns the value given to SetStamp.
-func (t *Task) Stamp() int64 { return t.stamp }
-
 // Outcome returns the state and error Run recorded. It is for the
 // executor, on the goroutine that called Run, before Resolve.
 func (t *Task) Outcome() (State, error) {
-	return State(t.flags.Load() >> outcomeShift & stateMask), t.err
-}
-
-// outcomeShift places the recorded outcome above the flags until Resolve
-// publishes it as the state.
-const outcomeShift = 12
-
-func (t *Task) outcome(s State) {
-	for {
-		f := t.flags.Load()
-		if t.flags.CompareAndSwap(f, f&^(stateMask<<outcomeShift)|uint32(s)<<outcomeShift) {
-			return
-		}
-	}
-}
-
-// end marks the job's ctx as over and drops its registrations with the
-// parent and base contexts.
-func (t *Task) end() {
-	h := (*Handle)(t)
-	if f := h.flags.Or(flagEnded); f&flagCtx == 0 {
-		return
-	}
-	h.mu.Lock()
-	for i, stop := range h.ctxStops {
-		if stop != nil {
-			stop()
-			h.ctxStops[i] = nil
-		}
-	}
-	h.mu.Unlock()
-	h.cancelCtx(context.Canceled)
+	return t.outcome, t.err
 }
 
 // Resolve publishes the outcome Run recorded: State reports it, Wait and
-// Err return its error, and Done is closed. Call it once, after Run.
+// Err return its error, Done is closed, and the job's ctx ends (reporting
+// context.Canceled) if it had not. Call it once, after Run.
 func (t *Task) Resolve() {
 	h := (*Handle)(t)
+	var f uint32
 	for {
-		f := h.flags.Load()
-		s := f >> outcomeShift & stateMask
-		if h.flags.CompareAndSwap(f, f&^stateMask|s|flagFinal) {
-			if f&flagDone != 0 {
-				h.mu.Lock()
-				close(h.done)
-				h.mu.Unlock()
+		f = h.flags.Load()
+		if h.flags.CompareAndSwap(f, f&^stateMask|uint32(t.outcome)|flagFinal|flagEnded) {
+			break
+		}
+	}
+	if f&(flagCtx|flagDone) != 0 {
+		h.mu.Lock()
+		if cs := h.ctx; cs != nil {
+			for i, stop := range cs.stops {
+				if stop != nil {
+					stop()
+					cs.stops[i] = nil
+				}
 			}
-			return
+			if h.cerr == nil {
+				h.cerr = context.Canceled
+				close(cs.done)
+			}
 		}
-	}
-}
-
-func (h *Handle) setState(s State) {
-	for {
-		f := h.flags.Load()
-		if h.flags.CompareAndSwap(f, f&^stateMask|uint32(s)) {
-			return
+		if h.done != nil {
+			close(h.done)
 		}
+		h.mu.Unlock()
 	}
+	h.wg.Done()
 }
 
 // Options returns the name and weight that opts set, for executors that
 // run a job without a Task (the name is "" unless set; the weight 1 unless
 // set).
 func Options(opts ...Option) (name string, weight int64) {
-	h := Handle{weight: 1}
+	s := settings{weight: 1}
 	for _, o := range opts {
-		o.apply(&h)
+		o.apply(&s)
 	}
-	return h.name, h.weight
+	return s.name, s.weight
 }
 
 // DefaultName is the name of a job with the given ID that was not named.

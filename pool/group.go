@@ -45,10 +45,10 @@ func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if j == nil {
 		return nil, ErrNilJob
 	}
-	g.jobs.add()
+	g.jobs.add(1)
 	t := job.NewTask(&groupJob{g: g, j: j}, opts...)
 	if err := g.p.submit(g.ctx, t, true); err != nil {
-		g.jobs.exit()
+		g.jobs.sub(1)
 		return nil, err
 	}
 	return t.Handle(), nil
@@ -71,7 +71,7 @@ func (g *Group) done(err error) {
 			g.cancel(err)
 		})
 	}
-	g.jobs.exit()
+	g.jobs.sub(1)
 }
 
 // Wait blocks until every job submitted through the group has finished,

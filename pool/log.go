@@ -17,19 +17,20 @@ const (
 	MsgResized  = "pool resized" // Info: the limit changed
 	MsgShutdown = "pool shut down"
 
-	KeyPool    = "pool"    // the pool's name
-	KeyJob     = "job"     // the job's name
-	KeyID      = "job_id"  // the job's ID
-	KeyWeight  = "weight"  // the job's weight
-	KeyWaited  = "waited"  // time from Submit to admission
-	KeyHeld    = "held"    // time from admission to release
-	KeyInUse   = "in_use"  // weight in use after the event
-	KeyLimit   = "limit"   // the pool's limit
-	KeyWaiters = "waiters" // submitters waiting for admission
-	KeyOutcome = "outcome" // the job's final state: succeeded, failed, canceled, panicked
-	KeyOld     = "old"     // the limit before a resize
-	KeyForced  = "forced"  // whether shutdown had to cancel running jobs
-	KeyStack   = "stack"   // the stack of a panic
+	KeyPool      = "pool"      // the pool's name
+	KeyJob       = "job"       // the job's name
+	KeyID        = "job_id"    // the job's ID
+	KeyWeight    = "weight"    // the job's weight
+	KeyWaited    = "waited"    // time from Submit to admission
+	KeyHeld      = "held"      // time from admission to release
+	KeyInUse     = "in_use"    // weight in use after the event
+	KeyLimit     = "limit"     // the pool's limit
+	KeyWaiters   = "waiters"   // submitters waiting for admission
+	KeyOutcome   = "outcome"   // the job's final state: succeeded, failed, canceled, panicked
+	KeyOld       = "old"       // the limit before a resize
+	KeyForced    = "forced"    // whether shutdown had to cancel running jobs
+	KeySubmitted = "submitted" // jobs admitted over the pool\'s life
+	KeyStack     = "stack"     // the stack of a panic
 )
 
 // debugOn reports whether Debug events would be written; the time stamps

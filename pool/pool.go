@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/panjf2000/ants/v2"
+	"github.com/weir-go/weir/internal/wsem"
 	"github.com/weir-go/weir/job"
-	"github.com/weir-go/weir/semaphore"
 	"go.uber.org/zap"
 )
 
@@ -23,36 +23,29 @@ type Pool struct {
 	log        *zap.Logger
 	maxWaiting int64 // -1: unbounded
 
-	// sem admits jobs. The pool uses only Acquire, TryAcquire, Release,
-	// Resize, Size and InUse, so another limiter can stand here.
-	sem  *semaphore.Weighted
+	// sem admits jobs: weir's semaphore in strict mode, so that a weight
+	// above the limit fails instead of waiting, and closable. The pool uses
+	// only Acquire, TryAcquire, Release, Resize, Close, Size and InUse, so
+	// another limiter can stand here.
+	sem  *wsem.Weighted
 	exec *ants.PoolWithFunc
 
-	// jobs counts callers inside Submit/Do and jobs not yet resolved;
-	// closedBit in it marks the start of shutdown.
+	// jobs counts callers inside Submit/Do, jobs not yet resolved, and
+	// of those the admitted ones; it also marks the start of shutdown.
 	jobs    joiner
-	nextID  atomic.Uint64
-	waiting atomic.Int64 // submitters waiting for admission
-	running atomic.Int64 // jobs holding their weight
+	nextID  atomic.Uint64 // IDs are given at admission: also the count admitted
+	waiting atomic.Int64  // submitters waiting for admission
 
-	submitted, succeeded, failed, panicked, canceled atomic.Uint64
+	succeeded, failed, panicked, canceled atomic.Uint64
 
 	// base is every job's executor ctx; force ends it on a forced shutdown.
 	base  context.Context
 	force context.CancelCauseFunc
 
-	mu       sync.Mutex // guards admissions, resizes and the start of shutdown
-	admits   map[*admission]struct{}
+	mu       sync.Mutex // serialises resizes and the start of shutdown
 	closing  bool
 	shutdown sync.Once // releases the executor once
 	forced   atomic.Bool
-}
-
-// admission is a submitter waiting for weight; the pool ends its wait with
-// a cause when the weight can never fit or the pool closes.
-type admission struct {
-	weight int64
-	cancel context.CancelCauseFunc
 }
 
 // New makes a pool that runs at most limit weight of jobs at once.
@@ -75,8 +68,7 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 		name:       o.name,
 		log:        o.logger.Named("weir").With(zap.String(KeyPool, o.name)),
 		maxWaiting: o.maxWaiting,
-		sem:        semaphore.NewWeighted(limit),
-		admits:     make(map[*admission]struct{}),
+		sem:        wsem.NewStrict(limit),
 	}
 	p.base, p.force = context.WithCancelCause(context.Background())
 	antsLog, err := zap.NewStdLogAt(p.log, zap.ErrorLevel)
@@ -172,20 +164,14 @@ func (p *Pool) submit(ctx context.Context, t *job.Task, block bool) error {
 		return ErrNilContext
 	}
 	w := t.Weight()
-	if !p.jobs.enter() {
-		return ErrClosed
-	}
 	var start time.Time
 	debug := p.debugOn()
 	if debug {
 		start = time.Now()
 	}
-	if err := p.admit(ctx, w, block); err != nil {
-		p.jobs.exit()
+	if err := p.acquire(ctx, w, block); err != nil {
 		return err
 	}
-	p.running.Add(1)
-	p.submitted.Add(1)
 	id := p.nextID.Add(1)
 	t.Start(id, ctx, p.base)
 	if debug {
@@ -201,13 +187,17 @@ func (p *Pool) submit(ctx context.Context, t *job.Task, block bool) error {
 	return nil
 }
 
-// admit waits for weight w. It fails fast for invalid weights.
-func (p *Pool) admit(ctx context.Context, w int64, block bool) error {
+// acquire validates weight w, waits for it, and counts the caller in
+// p.jobs as admitted. On failure nothing is held or counted.
+func (p *Pool) acquire(ctx context.Context, w int64, block bool) error {
 	if w < 1 {
 		return fmt.Errorf("%w: %d", ErrInvalidWeight, w)
 	}
 	if limit := p.sem.Size(); w > limit {
 		return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, limit)
+	}
+	if p.jobs.closed() {
+		return ErrClosed
 	}
 	if done := ctx.Done(); done != nil {
 		select {
@@ -217,46 +207,44 @@ func (p *Pool) admit(ctx context.Context, w int64, block bool) error {
 		}
 	}
 	if p.sem.TryAcquire(w) {
+		if !p.jobs.enter(1 + runUnit) {
+			p.sem.Release(w)
+			return ErrClosed
+		}
 		return nil
 	}
+	if !p.jobs.enter(1) {
+		return ErrClosed
+	}
 	if !block {
+		p.jobs.sub(1)
 		return ErrFull
 	}
+	if err := p.wait(ctx, w); err != nil {
+		p.jobs.sub(1)
+		return err
+	}
+	p.jobs.add(runUnit)
+	return nil
+}
+
+// wait is the slow path of acquire: it waits in FIFO order for weight w,
+// and gives up when ctx ends, when the pool closes, or when a Resize puts
+// the limit below w.
+func (p *Pool) wait(ctx context.Context, w int64) error {
 	if n := p.waiting.Add(1); p.maxWaiting >= 0 && n > p.maxWaiting {
 		p.waiting.Add(-1)
 		return ErrQueueFull
 	}
-	defer p.waiting.Add(-1)
-
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	a := &admission{weight: w, cancel: cancel}
-	p.mu.Lock()
-	switch {
-	case p.closing:
-		p.mu.Unlock()
-		return ErrClosed
-	case w > p.sem.Size(): // a Resize came between the checks
-		limit := p.sem.Size()
-		p.mu.Unlock()
-		return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, limit)
-	}
-	p.admits[a] = struct{}{}
-	p.mu.Unlock()
-
-	err := p.sem.Acquire(actx, w)
-
-	p.mu.Lock()
-	delete(p.admits, a)
-	p.mu.Unlock()
-	if err == nil {
+	err := p.sem.Acquire(ctx, w)
+	p.waiting.Add(-1)
+	switch err {
+	case nil:
 		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if cause := context.Cause(actx); cause != nil {
-		return cause
+	case wsem.ErrClosed:
+		return ErrClosed
+	case wsem.ErrTooLarge:
+		return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, p.sem.Size())
 	}
 	return err
 }
@@ -274,7 +262,6 @@ func (p *Pool) finish(t *job.Task) {
 	state, err := t.Outcome()
 	w := t.Weight()
 	p.sem.Release(w)
-	p.running.Add(-1)
 	p.count(state)
 	if g, ok := t.Job().(*groupJob); ok {
 		g.g.done(err)
@@ -288,7 +275,7 @@ func (p *Pool) finish(t *job.Task) {
 		p.logReleased(h.Name(), h.ID(), w, held, state, err)
 	}
 	t.Resolve()
-	p.jobs.exit()
+	p.jobs.sub(1 + runUnit)
 }
 
 func (p *Pool) count(s job.State) {
@@ -325,20 +312,14 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	if len(opts) > 0 {
 		name, w = job.Options(opts...)
 	}
-	if !p.jobs.enter() {
-		return ErrClosed
-	}
 	var start time.Time
 	debug := p.debugOn()
 	if debug {
 		start = time.Now()
 	}
-	if err := p.admit(ctx, w, true); err != nil {
-		p.jobs.exit()
+	if err := p.acquire(ctx, w, true); err != nil {
 		return err
 	}
-	p.running.Add(1)
-	p.submitted.Add(1)
 	id := p.nextID.Add(1)
 	var admitted time.Time
 	if debug {
@@ -351,7 +332,6 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	state := job.Panicked
 	defer func() {
 		p.sem.Release(w)
-		p.running.Add(-1)
 		p.count(state)
 		if debug || state == job.Panicked {
 			if name == "" {
@@ -363,7 +343,7 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 			}
 			p.logReleased(name, id, w, held, state, err)
 		}
-		p.jobs.exit()
+		p.jobs.sub(1 + runUnit)
 	}()
 	err = j.Run(ctx)
 	switch {
@@ -401,11 +381,6 @@ func (p *Pool) Resize(limit int64) error {
 	old := p.sem.Size()
 	p.sem.Resize(limit)
 	p.exec.Tune(execCap(limit))
-	for a := range p.admits {
-		if a.weight > limit {
-			a.cancel(fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, a.weight, limit))
-		}
-	}
 	p.mu.Unlock()
 	if ce := p.log.Check(zap.InfoLevel, MsgResized); ce != nil {
 		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit))
@@ -443,10 +418,10 @@ func (p *Pool) Stats() Stats {
 		Panicked:  p.panicked.Load(),
 		Canceled:  p.canceled.Load(),
 	}
-	s.Submitted = p.submitted.Load()
+	s.Submitted = p.nextID.Load()
 	s.Limit = p.sem.Size()
 	s.InUse = p.sem.InUse()
-	s.Running = p.running.Load()
+	s.Running = p.jobs.running()
 	s.Waiting = p.waiting.Load()
 	return s
 }
@@ -469,14 +444,12 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	if !p.closing {
 		p.closing = true
 		p.jobs.close()
-		for a := range p.admits {
-			a.cancel(ErrClosed)
-		}
+		p.sem.Close()
 	}
 	p.mu.Unlock()
 
-	err := p.jobs.wait(ctx.Done())
-	if err != nil {
+	var err error
+	if !p.jobs.wait(ctx.Done()) {
 		err = ctx.Err()
 		p.forced.Store(true)
 		p.force(ErrClosed)
@@ -489,7 +462,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 			p.log.Error("releasing executor", zap.Error(rerr))
 		}
 		if ce := p.log.Check(zap.InfoLevel, MsgShutdown); ce != nil {
-			ce.Write(zap.Bool(KeyForced, p.forced.Load()), zap.Uint64("submitted", p.submitted.Load()))
+			ce.Write(zap.Bool(KeyForced, p.forced.Load()), zap.Uint64(KeySubmitted, p.nextID.Load()))
 		}
 	})
 	return err
