@@ -66,7 +66,7 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 	}
 	p := &Pool{
 		name:       o.name,
-		log:        o.logger.Named("weir").With(zap.String(KeyPool, o.name)),
+		log:        o.logger.Named("weir").WithOptions(zap.WithCaller(false)).With(zap.String(KeyPool, o.name)),
 		maxWaiting: o.maxWaiting,
 		sem:        wsem.NewStrict(limit),
 	}
