@@ -82,7 +82,9 @@ func (c *jobCtx) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cerr == nil {
-		h.cerr = h.ctxCause()
+		if err := h.ctxCause(); err != nil {
+			h.endCtxLocked(err)
+		}
 	}
 	return h.cerr
 }
@@ -92,10 +94,14 @@ func (c *jobCtx) String() string {
 }
 
 // ctxCause computes the error of the job's ctx from its sources, or nil if
-// none has ended. Callers that need a stable answer hold h.mu and keep the
-// first non-nil result.
+// none has ended. Once the task is resolved the answer is fixed: the cause
+// that had ended it by then, else context.Canceled. Callers that need a
+// stable answer hold h.mu and keep the first non-nil result.
 func (h *Handle) ctxCause() error {
 	f := h.flags.Load()
+	if f&flagEnded != 0 {
+		return h.endErr
+	}
 	if f&flagCancel != 0 {
 		return context.Canceled
 	}
@@ -105,9 +111,6 @@ func (h *Handle) ctxCause() error {
 	if h.base != nil && h.base.Err() != nil {
 		return context.Canceled
 	}
-	if f&flagEnded != 0 {
-		return context.Canceled
-	}
 	return nil
 }
 
@@ -115,9 +118,16 @@ func (h *Handle) ctxCause() error {
 func (h *Handle) cancelCtx(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.cerr != nil {
-		return
+	if h.cerr == nil {
+		h.endCtxLocked(err)
 	}
+}
+
+// endCtxLocked records err as the error of the job's ctx and closes its
+// Done channel if it has one: whoever sets h.cerr closes the channel, so
+// Err never reports an end that Done does not show. h.mu is held and
+// h.cerr is nil.
+func (h *Handle) endCtxLocked(err error) {
 	h.cerr = err
 	if h.ctx != nil {
 		close(h.ctx.done)

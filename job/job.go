@@ -130,6 +130,7 @@ type Handle struct {
 	flags   atomic.Uint32
 	outcome State          // recorded by Run, published by Resolve
 	err     error          // written before flagFinal is set
+	endErr  error          // the ctx's error from the end on; written before flagEnded
 	stamp   int64          // the executor's own value; see Task.SetStamp
 	wg      sync.WaitGroup // Wait parks here: no channel unless Done is called
 

@@ -121,6 +121,9 @@ func (t *Task) Outcome() (State, error) {
 // context.Canceled) if it had not. Call it once, after Run.
 func (t *Task) Resolve() {
 	h := (*Handle)(t)
+	if h.endErr = h.ctxCause(); h.endErr == nil {
+		h.endErr = context.Canceled
+	}
 	var f uint32
 	for {
 		f = h.flags.Load()
@@ -138,8 +141,7 @@ func (t *Task) Resolve() {
 				}
 			}
 			if h.cerr == nil {
-				h.cerr = context.Canceled
-				close(cs.done)
+				h.endCtxLocked(h.endErr)
 			}
 		}
 		if h.done != nil {
