@@ -85,7 +85,7 @@ const (
 	flagDone   = 1 << 4 // a Done channel exists and must be closed
 	flagCtx    = 1 << 5 // the job's ctx has a Done channel
 	flagCancel = 1 << 6 // Cancel was called
-	flagEnded  = 1 << 7 // resolved: the job's ctx reports Canceled
+	flagEnded  = 1 << 7 // Run is over: the job's ctx reports endErr
 	flagFinal  = 1 << 8 // resolved: err and the final state are published
 )
 

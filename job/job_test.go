@@ -601,8 +601,9 @@ func TestContextErrImpliesDoneClosed(t *testing.T) {
 }
 
 // TestContextEndsWhenRunReturns checks that a ctx retained by a job is done
-// with context.Canceled once Run has returned, whatever happens to its
-// sources afterwards and whether or not the job looked at it while running.
+// with context.Canceled once Run has returned (before and after Resolve),
+// whatever happens to its sources afterwards and whether or not the job
+// looked at it while running.
 func TestContextEndsWhenRunReturns(t *testing.T) {
 	touches := []struct {
 		name  string
@@ -674,36 +675,47 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 	for _, touch := range touches {
 		for _, after := range afters {
 			for _, ret := range returns {
-				t.Run(touch.name+"/"+after.name+"/"+ret.name, func(t *testing.T) {
-					synctest.Test(t, func(t *testing.T) {
-						var retained context.Context
-						var taken <-chan struct{}
-						tk := job.NewTask(job.Func(func(ctx context.Context) error {
-							retained = ctx
-							touch.touch(ctx)
-							if touch.name == "Done taken" {
-								taken = ctx.Done()
+				for _, when := range []string{"before Resolve", "after Resolve"} {
+					t.Run(touch.name+"/"+after.name+"/"+ret.name+"/"+when, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							var retained context.Context
+							var taken <-chan struct{}
+							tk := job.NewTask(job.Func(func(ctx context.Context) error {
+								retained = ctx
+								touch.touch(ctx)
+								if touch.name == "Done taken" {
+									taken = ctx.Done()
+								}
+								return ret.give
+							}))
+							h := tk.Handle()
+							parent, base, afterFn := after.setup(t, h)
+							tk.Start(1, parent, base)
+
+							_, err := tk.Run()
+							requireSameErr(t, ret.give, err)
+							if when == "after Resolve" {
+								tk.Resolve()
 							}
-							return ret.give
-						}))
-						h := tk.Handle()
-						parent, base, afterFn := after.setup(t, h)
-						tk.Start(1, parent, base)
+							afterFn()
+							synctest.Wait()
 
-						_, err := runResolve(tk)
-						requireSameErr(t, ret.give, err)
-						afterFn()
-						synctest.Wait()
-
-						require.NotNil(t, retained)
-						requireSameErr(t, context.Canceled, retained.Err())
-						assert.True(t, isClosed(retained.Done()), "retained ctx.Done() open")
-						if taken != nil {
-							assert.True(t, isClosed(taken), "ctx.Done() taken while running is open")
-						}
-						requireSameErr(t, context.Canceled, retained.Err())
+							require.NotNil(t, retained)
+							requireSameErr(t, context.Canceled, retained.Err())
+							assert.True(t, isClosed(retained.Done()), "retained ctx.Done() open")
+							if taken != nil {
+								assert.True(t, isClosed(taken), "ctx.Done() taken while running is open")
+							}
+							requireSameErr(t, context.Canceled, retained.Err())
+							if when == "before Resolve" {
+								tk.Resolve()
+								requireSameErr(t, context.Canceled, retained.Err())
+								assert.True(t, isClosed(retained.Done()))
+							}
+							requireSameErr(t, ret.give, h.Wait())
+						})
 					})
-				})
+				}
 			}
 		}
 	}

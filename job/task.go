@@ -63,6 +63,7 @@ func (t *Task) Run() (state State, err error) {
 	h := (*Handle)(t)
 	if err := t.startErr(); err != nil {
 		t.outcome, t.err = Canceled, err
+		t.end()
 		return Canceled, err
 	}
 	h.flags.Or(uint32(Running)) // from Queued, which is 0
@@ -77,6 +78,7 @@ func (t *Task) Run() (state State, err error) {
 			state, err = Failed, ErrGoexit
 		}
 		t.outcome, t.err = state, err
+		t.end()
 	}()
 	err = t.job.Run((*jobCtx)(h))
 	normal = true
@@ -89,7 +91,33 @@ func (t *Task) Run() (state State, err error) {
 		state = Failed
 	}
 	t.outcome, t.err = state, err
+	t.end()
 	return state, err
+}
+
+// end ends the job's ctx once Run is over: from now on it reports the
+// cause that had ended it, or context.Canceled, and it drops its
+// registrations with the parent and base contexts.
+func (t *Task) end() {
+	h := (*Handle)(t)
+	if h.endErr = h.ctxCause(); h.endErr == nil {
+		h.endErr = context.Canceled
+	}
+	if f := h.flags.Or(flagEnded); f&flagCtx == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cs := h.ctx
+	for i, stop := range cs.stops {
+		if stop != nil {
+			stop()
+			cs.stops[i] = nil
+		}
+	}
+	if h.cerr == nil {
+		h.endCtxLocked(h.endErr)
+	}
 }
 
 // startErr reports why the task must not run: Cancel was called, or the
@@ -117,36 +145,19 @@ func (t *Task) Outcome() (State, error) {
 }
 
 // Resolve publishes the outcome Run recorded: State reports it, Wait and
-// Err return its error, Done is closed, and the job's ctx ends (reporting
-// context.Canceled) if it had not. Call it once, after Run.
+// Err return its error, and Done is closed. Call it once, after Run.
 func (t *Task) Resolve() {
 	h := (*Handle)(t)
-	if h.endErr = h.ctxCause(); h.endErr == nil {
-		h.endErr = context.Canceled
-	}
 	var f uint32
 	for {
 		f = h.flags.Load()
-		if h.flags.CompareAndSwap(f, f&^stateMask|uint32(t.outcome)|flagFinal|flagEnded) {
+		if h.flags.CompareAndSwap(f, f&^stateMask|uint32(t.outcome)|flagFinal) {
 			break
 		}
 	}
-	if f&(flagCtx|flagDone) != 0 {
+	if f&flagDone != 0 {
 		h.mu.Lock()
-		if cs := h.ctx; cs != nil {
-			for i, stop := range cs.stops {
-				if stop != nil {
-					stop()
-					cs.stops[i] = nil
-				}
-			}
-			if h.cerr == nil {
-				h.endCtxLocked(h.endErr)
-			}
-		}
-		if h.done != nil {
-			close(h.done)
-		}
+		close(h.done)
 		h.mu.Unlock()
 	}
 	h.wg.Done()
