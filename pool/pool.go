@@ -53,13 +53,20 @@ type Pool struct {
 // invalid option one matching ErrInvalidOption.
 func New(limit int64, opts ...Option) (*Pool, error) {
 	o := options{logger: zap.NewNop(), name: "pool", maxWaiting: -1}
+	var optErr error
 	for _, opt := range opts {
+		var err error
 		if opt == nil {
-			return nil, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+			err = fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		} else {
+			err = opt.apply(&o)
 		}
-		if err := opt.apply(&o); err != nil {
-			return nil, err
+		if err != nil && optErr == nil {
+			optErr = err
 		}
+	}
+	if optErr != nil {
+		return nil, fmt.Errorf("%w (pool %q)", optErr, o.name)
 	}
 	if limit < 1 {
 		return nil, fmt.Errorf("%w: %d (pool %q)", ErrInvalidLimit, limit, o.name)

@@ -16,14 +16,15 @@ import (
 // Operations decoded from the fuzz input: data[0] is the initial size, then
 // each pair of bytes is (op, arg).
 const (
-	opAcquire      = iota // start Acquire(arg%10) in a goroutine
-	opAcquireMore         // the same, to make it more frequent
-	opTryAcquire          // TryAcquire(arg%10)
-	opRelease             // release (part of) what a holder holds
-	opResize              // Resize(arg%10)
-	opCancelWaiter        // cancel the ctx of a blocked Acquire
-	opAcquireDone         // Acquire(arg%10) with a ctx already canceled
-	opCancelHolder        // cancel the ctx of a granted Acquire: no effect
+	opAcquire       = iota // start Acquire(arg%10) in a goroutine
+	opAcquireMore          // the same, to make it more frequent
+	opTryAcquire           // TryAcquire(arg%10)
+	opRelease              // release (part of) what a holder holds
+	opResize               // Resize(arg%10)
+	opCancelWaiter         // cancel the ctx of a blocked Acquire
+	opAcquireDone          // Acquire(arg%10) with a ctx already canceled
+	opCancelHolder         // cancel the ctx of a granted Acquire: no effect
+	opCancelRelease        // cancel a blocked Acquire and at once release a holder
 	numOps
 )
 
@@ -230,6 +231,31 @@ func (r *fuzzRun) cancelWaiter(i int) {
 	r.check(granted)
 }
 
+// cancelThenRelease cancels a waiter and, without letting it run first,
+// releases everything a holder holds. Whichever of the two the waiter sees
+// first, its ctx ended before the weight was released, so it must fail and
+// the outcome must be the same as if it had left the queue first.
+func (r *fuzzRun) cancelThenRelease(i, j int) {
+	w, h := r.m.queue[i], r.m.holders[j]
+	r.trace = append(r.trace, fmt.Sprintf("cancel #%d, then at once Release(%d) of #%d", w.id, h.n, h.id))
+	w.cancel()
+	r.s.Release(h.n)
+	r.m.queue = slices.Delete(r.m.queue, i, i+1)
+	r.m.held -= h.n
+	r.m.holders = slices.Delete(r.m.holders, j, j+1)
+	granted := r.m.grant()
+	synctest.Wait()
+	select {
+	case err := <-w.ch:
+		if err != context.Canceled {
+			r.fatalf("waiter #%d Acquire(ctx, %d) = %v, want %v: its ctx ended before the release", w.id, w.n, err, context.Canceled)
+		}
+	default:
+		r.fatalf("canceled waiter #%d Acquire(ctx, %d) still blocked", w.id, w.n)
+	}
+	r.check(granted)
+}
+
 func (r *fuzzRun) acquireDone(n int64) {
 	ctx, cancel := context.WithCancel(r.root)
 	cancel()
@@ -294,6 +320,11 @@ func runFuzzOps(t *testing.T, data []byte) {
 				continue
 			}
 			r.cancelHolder(int(arg) % len(r.m.holders))
+		case opCancelRelease:
+			if len(r.m.queue) == 0 || len(r.m.holders) == 0 {
+				continue
+			}
+			r.cancelThenRelease(int(arg&0x0f)%len(r.m.queue), int(arg>>4)%len(r.m.holders))
 		}
 	}
 
@@ -324,6 +355,8 @@ func FuzzWeighted(f *testing.F) {
 		{9, opTryAcquire, 5, opAcquire, 8, opAcquire, 2, opResize, 7, opResize, 9, opRelease, 0},
 		// Zero size and zero weights.
 		{0, opAcquire, 0, opAcquire, 1, opAcquire, 0, opTryAcquire, 0, opResize, 1, opRelease, 0, opRelease, 0},
+		// A waiter canceled just before the release that would grant it.
+		{2, opTryAcquire, 1, opAcquire, 2, opAcquire, 1, opCancelRelease, 0x00, opRelease, 0},
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,20 +209,24 @@ func TestNegativeArgumentPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := semaphore.NewWeighted(3)
-			mustTryAcquire(t, s, 1)
+			// In a bubble, so that an Acquire that blocks instead of
+			// panicking is reported as a deadlock rather than hanging.
+			synctest.Test(t, func(t *testing.T) {
+				s := semaphore.NewWeighted(3)
+				mustTryAcquire(t, s, 1)
 
-			v, panicked := panicValue(func() { tt.call(s, tt.give) })
-			require.True(t, panicked, "%s(%d) did not panic", tt.name, tt.give)
-			msg := fmt.Sprint(v)
-			assert.True(t, strings.HasPrefix(msg, "semaphore:"), "panic message %q must start with %q", msg, "semaphore:")
-			assert.Contains(t, msg, strconv.FormatInt(tt.give, 10), "panic message must name the bad value")
+				v, panicked := panicValue(func() { tt.call(s, tt.give) })
+				require.True(t, panicked, "%s(%d) did not panic", tt.name, tt.give)
+				msg := fmt.Sprint(v)
+				assert.True(t, strings.HasPrefix(msg, "semaphore:"), "panic message %q must start with %q", msg, "semaphore:")
+				assert.Contains(t, msg, strconv.FormatInt(tt.give, 10), "panic message must name the bad value")
 
-			// The failed call changed nothing.
-			requireState(t, s, 3, 1, 0)
-			mustTryAcquire(t, s, 2)
-			s.Release(3)
-			requireState(t, s, 3, 0, 0)
+				// The failed call changed nothing.
+				requireState(t, s, 3, 1, 0)
+				mustTryAcquire(t, s, 2)
+				s.Release(3)
+				requireState(t, s, 3, 0, 0)
+			})
 		})
 	}
 }
@@ -811,29 +816,91 @@ func TestAcquireCtxAlreadyDone(t *testing.T) {
 // (go.dev/issue/63615): the ctx of a waiter is canceled before the weight it
 // needs is released, so its Acquire must fail and give back what it may
 // have been granted, to the next waiter.
+//
+// With GOMAXPROCS(1) the waiter only runs once the test goroutine blocks,
+// after the Release, so it finds both its ctx done and the weight granted;
+// which of the two its select sees first is random, so each path is taken
+// in about half of the runs.
 func TestAcquireCanceledBeforeGrant(t *testing.T) {
-	for i := range 20 { // the race between the two is resolved differently each time
-		t.Run(strconv.Itoa(i), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
+	for _, procs := range []int{0, 1} {
+		t.Run("GOMAXPROCS="+strconv.Itoa(procs), func(t *testing.T) {
+			if procs > 0 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			}
+			for i := range 32 {
+				testAcquireCanceledBeforeGrant(t, i)
+			}
+		})
+	}
+}
 
-				s := semaphore.NewWeighted(2)
-				mustTryAcquire(t, s, 1)
-				a := goAcquire(ctx, s, 2)
-				b := goAcquire(ctx, s, 1)
-				requireBlocked(t, a, b)
+func testAcquireCanceledBeforeGrant(t *testing.T, i int) {
+	t.Run(strconv.Itoa(i), func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 
-				a.cancel()
-				s.Release(1) // no Wait in between
-				requireFailed(t, a, context.Canceled)
-				requireGranted(t, b)
-				requireState(t, s, 2, 1, 0)
-				s.Release(1)
-				mustTryAcquire(t, s, 2)
-				s.Release(2)
-				requireState(t, s, 2, 0, 0)
-			})
+			s := semaphore.NewWeighted(2)
+			mustTryAcquire(t, s, 1)
+			a := goAcquire(ctx, s, 2)
+			b := goAcquire(ctx, s, 1)
+			requireBlocked(t, a, b)
+
+			a.cancel()
+			s.Release(1) // no Wait in between
+			requireFailed(t, a, context.Canceled)
+			requireGranted(t, b)
+			requireState(t, s, 2, 1, 0)
+			s.Release(1)
+			mustTryAcquire(t, s, 2)
+			s.Release(2)
+			requireState(t, s, 2, 0, 0)
+		})
+	})
+}
+
+// weighted is what x/sync's semaphore and ours have in common.
+type weighted interface {
+	Acquire(ctx context.Context, n int64) error
+	TryAcquire(n int64) bool
+	Release(n int64)
+}
+
+// TestAcquireGrantedThenCanceledBeforeReturn: a waiter is granted, and its
+// ctx ends before it gets to run again. x/sync checks ctx after being
+// granted, gives the weight back and returns ctx.Err(); with GOMAXPROCS(1)
+// that schedule is deterministic, so the test runs it on x/sync too, to
+// show that this is what x/sync does.
+func TestAcquireGrantedThenCanceledBeforeReturn(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	impls := []struct {
+		name string
+		give func(n int64) weighted
+	}{
+		{name: "x/sync", give: func(n int64) weighted { return xsem.NewWeighted(n) }},
+		{name: "weir", give: func(n int64) weighted { return semaphore.NewWeighted(n) }},
+	}
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			for range 16 {
+				synctest.Test(t, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+
+					s := im.give(2)
+					require.True(t, s.TryAcquire(1))
+					ch := make(chan error, 1)
+					go func() { ch <- s.Acquire(ctx, 2) }()
+					synctest.Wait()
+
+					s.Release(1) // grants the waiter...
+					cancel()     // ...whose ctx ends before it runs again
+					synctest.Wait()
+					require.Equal(t, context.Canceled, <-ch, "Acquire granted, then ctx done before it returned")
+					require.True(t, s.TryAcquire(2), "the waiter must have given the weight back")
+					s.Release(2)
+				})
+			}
 		})
 	}
 }
@@ -953,6 +1020,34 @@ func TestAcquireZero(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAcquireZeroWhileOverCommitted: after a shrink leaves InUse above
+// Size, every new request waits until InUse + n <= Size, n == 0 included
+// (x/sync's test for a grant is size-cur >= n, which a shrink makes false
+// even for n == 0).
+func TestAcquireZeroWhileOverCommitted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+
+		s := semaphore.NewWeighted(4)
+		mustTryAcquire(t, s, 4)
+		s.Resize(2)
+		require.False(t, s.TryAcquire(0), "TryAcquire(0) with InUse 4 > Size 2")
+		z := goAcquire(ctx, s, 0)
+		requireBlocked(t, z)
+		requireState(t, s, 2, 4, 1)
+		s.Release(1) // InUse 3 > Size 2
+		requireBlocked(t, z)
+		requireState(t, s, 2, 3, 1)
+		s.Release(1) // InUse 2 == Size 2
+		requireGranted(t, z)
+		requireState(t, s, 2, 2, 0)
+		require.True(t, s.TryAcquire(0))
+		s.Release(2)
+		requireState(t, s, 2, 0, 0)
+	})
 }
 
 func TestAcquireOversized(t *testing.T) {
