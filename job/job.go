@@ -201,9 +201,12 @@ func (h *Handle) Done() <-chan struct{} {
 }
 
 // Wait blocks until the job has finished and returns its error: the error
-// Run returned, a *PanicError, ErrGoexit, or ErrCanceled (or the
-// submitter's ctx error) if it never ran. Wait may be called from many
-// goroutines, any number of times; all get the same error.
+// Run returned, a *PanicError, ErrGoexit, or, if it never ran, ErrCanceled,
+// the submitter's ctx error, or the cause with which the executor's base
+// ctx ended (package pool's wraps ErrCanceled). Every error of a job that
+// never ran matches context.Canceled or context.DeadlineExceeded. Wait may
+// be called from many goroutines, any number of times; all get the same
+// error.
 func (h *Handle) Wait() error {
 	if h.flags.Load()&flagFinal == 0 {
 		h.wg.Wait()

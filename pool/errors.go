@@ -8,7 +8,9 @@ import "errors"
 var (
 	// ErrClosed: the pool is shutting down or shut down. Submit, TrySubmit,
 	// Do and Resize return it after Shutdown or Close began, and a
-	// submitter waiting for admission when shutdown begins gets it too.
+	// submitter waiting for admission when shutdown begins gets it too. A
+	// job that a forced shutdown stops before it runs ends with an error
+	// matching both ErrClosed and job.ErrCanceled.
 	ErrClosed = errors.New("pool: closed")
 
 	// ErrQueueFull: as many submitters as WithMaxWaiting allows already

@@ -62,16 +62,14 @@ func (g *Group) Go(f func(ctx context.Context) error, opts ...job.Option) (*job.
 	return g.Submit(job.Func(f), opts...)
 }
 
-// done is called by the pool when a job of the group has finished, before
-// its handle resolves.
-func (g *Group) done(err error) {
-	if err != nil {
-		g.errOnce.Do(func() {
-			g.err = err
-			g.cancel(err)
-		})
-	}
-	g.jobs.sub(1)
+// fail records the first error of the group's jobs and cancels its ctx.
+// The pool calls it when a job of the group fails, before the job's weight
+// is given back.
+func (g *Group) fail(err error) {
+	g.errOnce.Do(func() {
+		g.err = err
+		g.cancel(err)
+	})
 }
 
 // Wait blocks until every job submitted through the group has finished,

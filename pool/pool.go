@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	rtdebug "runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,10 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 	}
 	return p, nil
 }
+
+// errForced is the error of a job that a forced shutdown stopped before it
+// ran: it matches ErrClosed, job.ErrCanceled and context.Canceled.
+var errForced = fmt.Errorf("%w: %w", ErrClosed, job.ErrCanceled)
 
 // execCap sizes ants so that handing a job to it never waits: running jobs
 // are at most limit, and as many workers again may be between releasing a
@@ -268,11 +273,14 @@ func (p *Pool) execute(arg any) {
 func (p *Pool) finish(t *job.Task) {
 	state, err := t.Outcome()
 	w := t.Weight()
+	gj, grouped := t.Job().(*groupJob)
+	if grouped && err != nil {
+		// Cancel the group before giving the weight back, so that none
+		// of its waiting submitters is admitted after it failed.
+		gj.g.fail(err)
+	}
 	p.sem.Release(w)
 	p.count(state)
-	if g, ok := t.Job().(*groupJob); ok {
-		g.g.done(err)
-	}
 	if p.debugOn() || state == job.Panicked {
 		h := t.Handle()
 		var held time.Duration
@@ -282,6 +290,9 @@ func (p *Pool) finish(t *job.Task) {
 		p.logReleased(h.Name(), h.ID(), w, held, state, err)
 	}
 	t.Resolve()
+	if grouped {
+		gj.g.jobs.sub(1)
+	}
 	p.jobs.sub(1 + runUnit)
 }
 
@@ -338,6 +349,16 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	state := job.Panicked
 	defer func() {
+		var v any
+		if state == job.Panicked {
+			// Run did not return: a panic, which goes on up the
+			// caller's stack once the weight is back, or Goexit.
+			if v = recover(); v != nil {
+				err = &job.PanicError{Value: v, Stack: rtdebug.Stack()}
+			} else {
+				state, err = job.Failed, job.ErrGoexit
+			}
+		}
 		p.sem.Release(w)
 		p.count(state)
 		if debug || state == job.Panicked {
@@ -351,6 +372,9 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 			p.logReleased(name, id, w, held, state, err)
 		}
 		p.jobs.sub(1 + runUnit)
+		if v != nil {
+			panic(v)
+		}
 	}()
 	err = j.Run(ctx)
 	switch {
@@ -459,11 +483,11 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	if !p.jobs.wait(ctx.Done()) {
 		err = ctx.Err()
 		p.forced.Store(true)
-		p.force(ErrClosed)
+		p.force(errForced)
 		p.jobs.wait(nil)
 	}
 	p.shutdown.Do(func() {
-		p.force(ErrClosed)
+		p.force(errForced)
 		// Every job has resolved; wait for the ants workers to exit.
 		if rerr := p.exec.ReleaseContext(context.Background()); rerr != nil && !errors.Is(rerr, ants.ErrPoolClosed) {
 			p.log.Error("releasing executor", zap.Error(rerr))

@@ -1,0 +1,134 @@
+package main
+
+// info is what RESULTS.md says about a scenario.
+type info struct {
+	title string // section title
+	short string // name in the headline table
+	what  string // what it measures
+	why   string // why weir loses where it does; written from the design and profiles
+}
+
+var scenarioOrder = []string{
+	"SubmitWait", "FireForget", "Result",
+	"SemUncontended", "SemParallel", "SemBlocking", "SemWeighted",
+	"IOBound", "Burst", "Logging",
+}
+
+func scenarioInfo(name string) info {
+	if i, ok := scenarios[name]; ok {
+		return i
+	}
+	return info{title: name, short: name}
+}
+
+var scenarios = map[string]info{
+	"SubmitWait": {
+		title: "Submit and wait with a handle",
+		short: "submit+wait",
+		what: "Submit one no-op job and wait for it through its handle; time/op is per job. " +
+			"weir and pond return a handle; workerpool's SubmitWait is its own submit-and-wait; " +
+			"the others get a channel made per job, the usual idiom (raw ants with a channel is the floor weir is built on).",
+		why: "A weir Submit+Wait is its executor, raw ants (a channel send that wakes a parked ants worker), plus what weir adds: " +
+			"the semaphore's compare-and-swap on admission and on release, the pool's in-flight and outcome counters (atomic adds), " +
+			"a handle allocated per job (192 B: the job, both contexts, the error, a WaitGroup and state flags) and a park and wake-up on the handle's WaitGroup. " +
+			"In the CPU profile (SubmitWait/limit=1000/weir) the hand-off to ants is ~16% of the time, the handle's WaitGroup park and wake ~12%, " +
+			"allocating the handle ~9%, and GC write barriers ~12%: the handle is a pointer-rich object allocated per job, so garbage collection runs often and is active while the handle's pointers are written. " +
+			"A peer that makes only a channel per job (ants+chan, chansem, errgroup, conc) does less per job; the difference is what weir's cancellation, names, IDs, states, panic capture and Stats cost.",
+	},
+	"FireForget": {
+		title: "Fire and forget, then wait for all",
+		short: "fire-and-forget",
+		what: "Submit no-op jobs without keeping a handle, and wait for all of them after every 1,000; time/op is per job, " +
+			"the waits included, so that peers that queue jobs instead of running them are not flattered. " +
+			"weir has no submission without a handle, so it still makes one per job.",
+		why: "weir separates admission (its FIFO semaphore) from execution (ants), so a job that finishes first gives its weight back to the semaphore, " +
+			"which wakes the submitter parked in Submit, which then hands the next job to an idle ants worker, which must be woken too: two goroutine wake-ups per job. " +
+			"At limit 2 the profile of weir shows the submitter in the semaphore's slow path for nearly every job (wsem.acquireSlow: its mutex, a pooled waiter and a fresh channel, ~20% of the time) and the release-and-grant on the worker side. " +
+			"pond and workerpool never block the submitter (jobs wait in their queue and the two workers drain it in a loop, without sleeping between jobs), " +
+			"and conc's and errgroup's workers take the next job straight from the blocked submitter: one wake-up per job. " +
+			"At limit 1000 nothing blocks, and the difference is the per-job work: weir still allocates a handle (there is no submission without one) " +
+			"and does its bookkeeping and the ants hand-off, where x/sync or a channel semaphore plus `go f()` starts a fresh goroutine, which costs less than waking a parked one.",
+	},
+	"Result": {
+		title: "Typed result per job",
+		short: "typed result",
+		what: "Submit a job that returns an int and wait for the value; time/op is per job. Only weir (`pool.SubmitResult`) and " +
+			"pond (`ResultPool[int]`) return typed values; raw ants with a typed channel per job is the floor. " +
+			"conc's ResultPool hands back every value at once from Wait, a different contract, so it and the peers without results are left out.",
+		why: "The typed result is the SubmitWait path with a `job.Result[T]` instead of a plain handle (one allocation, 208 B), so it costs what SubmitWait costs: " +
+			"the ants hand-off, the semaphore, the counters and the WaitGroup park and wake-up, against a single channel per job for raw ants.",
+	},
+	"SemUncontended": {
+		title: "Semaphore: uncontended",
+		short: "semaphore uncontended",
+		what:  "Acquire(1) and Release(1) from one goroutine on a semaphore of size 1: weir's semaphore, golang.org/x/sync's, and a buffered channel.",
+		why:   "weir's fast path is one compare-and-swap on Acquire and one on Release. A loss here can only come from noise or from a peer whose fast path is as short (an uncontended buffered-channel send and receive take a lock each but no atomic retry loop).",
+	},
+	"SemParallel": {
+		title: "Semaphore: two goroutines in parallel",
+		short: "semaphore parallel",
+		what: "GOMAXPROCS goroutines (2) each make 1,000 Acquire(1)+Release(1) pairs on a semaphore too large to block; " +
+			"time/op is the batch, time/acquire one pair.",
+		why: "Both goroutines hit the same word: weir's two compare-and-swaps per pair retry under contention, as x/sync's mutex and the channel's lock contend.",
+	},
+	"SemBlocking": {
+		title: "Semaphore: 16 goroutines blocking",
+		short: "semaphore blocking",
+		what: "16 goroutines each make 1,000 Acquire(1)+Release(1) pairs on a semaphore of size 1 or 4, so most Acquires wait; " +
+			"time/op is the batch, time/acquire one pair.",
+		why: "With 16 goroutines on size 1, nearly every Acquire blocks. weir then takes the semaphore's mutex to join its FIFO queue and parks on a fresh channel (one allocation per blocked Acquire; the waiter node is pooled), " +
+			"and Release takes the mutex and closes that channel. A blocked send on a buffered channel parks on the channel's own wait queue with a sudog from a per-P cache: no allocation and no second lock, " +
+			"and the receive hands the slot straight to the oldest sender. On size 4 the waiters are rarer and weir's lock-free fast path wins.",
+	},
+	"SemWeighted": {
+		title: "Semaphore: weighted mix",
+		short: "semaphore weighted",
+		what: "16 goroutines acquire random weights 1..3 on a semaphore of size 10, 1,000 times each. " +
+			"The channel semaphore has no weights and is left out.",
+		why: "Weighted waiters always take weir's slow path (mutex, queue, a channel per blocked Acquire), like x/sync's; where weir loses, the grant loop on Release is the cost.",
+	},
+	"IOBound": {
+		title: "I/O-bound jobs",
+		short: "I/O-bound",
+		what: "100,000 jobs that each sleep 10 ms, at limit 1,000, submitted from one goroutine as fast as the peer takes them: " +
+			"the ideal makespan is 1.0 s. makespan/ideal is the whole batch over 1.0 s; peak memory is the highest heap-in-use " +
+			"plus stack-in-use (runtime.MemStats, sampled every 10 ms) above what was in use before the pool was made.",
+		why: "Each job sleeps 10 ms, so the per-job overhead (about a microsecond) is a thousandth of it: makespans differ by a few per cent at most, and those differences come from how soon the parked submitter is woken when a slot frees, " +
+			"while 1,000 timer wake-ups compete for two cores. For memory, weir holds a handle per admitted job and up to twice the limit in ants workers, " +
+			"while pond and workerpool hold the 100,000 queued jobs as 16-byte entries and the x/sync, channel and errgroup peers hold only the running goroutines.",
+	},
+	"Burst": {
+		title: "Burst: a million jobs at once",
+		short: "burst",
+		what: "1,000,000 jobs submitted as fast as possible at limit 10,000, each held at a gate so that 10,000 run and the rest queue; " +
+			"then the gate opens. Peers whose submit blocks for admission (weir, ants, conc, x/sync, errgroup, the channel semaphore) " +
+			"get a goroutine per queued job, as their users would need. time/op is the whole burst; submit is the time until " +
+			"every job runs or waits, drain the time from opening the gate until all have finished; B/queued is the live memory " +
+			"(heap after a collection, plus stacks) that the queued jobs add to the running ones, per queued job.",
+		why: "weir's Submit waits for admission, so a million jobs queued at once are a million parked goroutines, as with every blocking peer; pond and workerpool queue a job as a 16-byte entry. " +
+			"But each goroutine parked in weir's Submit costs twice the stack of the other blocking peers: the call chain Pool.Submit → submit → acquire → wait → wsem.Acquire → acquireSlow is deeper than the 2 KB a goroutine starts with, " +
+			"so the runtime copies the stack to a 4 KB one (measured: 4,098 B of stack per queued job for weir, 2,040-2,070 B for ants, conc and x/sync), and weir allocates the handle (192 B) before waiting, plus the semaphore's waiter and channel. " +
+			"In the profile of weir's burst the time goes to making and growing those stacks (runtime.newproc, stackpoolalloc, newstack/copystack), to the collector scanning a million deeper stacks (markroot/scanstack), " +
+			"and to the semaphore's slow path (its mutex, a pooled waiter and a channel per blocked Acquire) with NewTask's allocation. " +
+			"A bounded queue (WithMaxWaiting) or a non-blocking TrySubmit are weir's answers to bursts; a queue of jobs that does not hold a goroutine each would need an API weir does not have.",
+	},
+	"Logging": {
+		title: "Logging",
+		short: "logging",
+		what: "weir's Submit+Wait with logging off (the default no-op zap logger), with a zap logger at Info (the per-job " +
+			"Debug events are filtered out), and at Debug (two JSON lines per job), the core writing to io.Discard.",
+	},
+}
+
+// adaptation says what had to be built around each peer, and what in
+// weir's API made the comparison awkward.
+const adaptation = `Every peer implements the same small interface (` + "`Pool`" + ` in peer.go): Go (fire and forget), Submit (a handle), Wait (for the Go jobs), Close, and SubmitResult where the peer has typed results.
+
+- **weir** needs nothing around it for handles, results and waiting for all (` + "`Pool.Wait`" + `). It has no submission without a handle, so fire-and-forget still allocates one; ` + "`pool.New`" + ` returns an error, so the adapter panics on it; limits are ` + "`int64`" + ` where every peer takes ` + "`int`" + `; a job is a ` + "`job.Job`" + ` (` + "`Run(ctx) error`" + `), so a ` + "`func()`" + ` is wrapped once in a ` + "`job.Func`" + `; and ` + "`SubmitResult`" + ` is a generic function, not a method, so it cannot be part of an interface. Its Submit blocks for admission and it has no queue of its own, so the burst needs a goroutine per queued job.
+- **ants** (raw): no handle and no wait-for-all; a channel per job and a WaitGroup. Its Submit blocks without a context.
+- **pond**: its handle is native; typed results need a second pool typed by the result (` + "`ResultPool[int]`" + `); no wait-for-all short of stopping the pool, so a WaitGroup; its Stop hands work to a package-level default pool, which keeps it out of testing/synctest.
+- **conc**: no handle (a channel per job); its Wait ends the pool, so the adapter makes a new pool after each wait; no context.
+- **x/sync semaphore, channel semaphore**: a goroutine per job, a WaitGroup, a channel per job for handles.
+- **errgroup**: ` + "`SetLimit`" + `; a channel per job for handles; Wait leaves it reusable.
+- **workerpool**: ` + "`SubmitWait`" + ` is its submit-and-wait; a WaitGroup for fire-and-forget, since ` + "`StopWait`" + ` ends the pool.
+- **goroutines**: ` + "`go`" + ` and a WaitGroup; it ignores the limit and is a reference, never "the best peer".`

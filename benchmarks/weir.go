@@ -1,0 +1,59 @@
+package benchmarks
+
+import (
+	"context"
+
+	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/pool"
+	"github.com/weir-go/weir/semaphore"
+)
+
+// weirPool is weir's pool. Go is Submit with the handle dropped: weir has
+// no submission without a handle, so fire-and-forget still allocates one.
+type weirPool struct {
+	p   *pool.Pool
+	j   job.Job
+	res func(context.Context) (int, error)
+}
+
+// NewWeir makes a weir pool of the given limit; opts are passed to
+// pool.New. It panics if pool.New fails.
+func NewWeir(limit int, work func(), opts ...pool.Option) Pool {
+	p, err := pool.New(int64(limit), opts...)
+	if err != nil {
+		panic(err)
+	}
+	return &weirPool{
+		p:   p,
+		j:   job.Func(func(context.Context) error { work(); return nil }),
+		res: func(context.Context) (int, error) { work(); return 1, nil },
+	}
+}
+
+func (w *weirPool) Go(ctx context.Context) error {
+	_, err := w.p.Submit(ctx, w.j)
+	return err
+}
+
+func (w *weirPool) Submit(ctx context.Context) (Handle, error) {
+	h, err := w.p.Submit(ctx, w.j)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (w *weirPool) SubmitResult(ctx context.Context) (ResultHandle, error) {
+	r, err := pool.SubmitResult(ctx, w.p, w.res)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (w *weirPool) Wait() { w.p.Wait() }
+
+func (w *weirPool) Close() { _ = w.p.Close() }
+
+// NewWeirSem returns weir's semaphore.
+func NewWeirSem(size int64) Sem { return semaphore.NewWeighted(size) }

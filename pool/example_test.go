@@ -1,0 +1,224 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/pool"
+)
+
+func ExampleNew() {
+	p, err := pool.New(3, pool.WithName("db"), pool.WithMaxWaiting(100))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	fmt.Println(p.Name(), p.Limit())
+
+	_, err = pool.New(0)
+	fmt.Println(errors.Is(err, pool.ErrInvalidLimit))
+	_, err = pool.New(1, pool.WithMaxWaiting(-1))
+	fmt.Println(errors.Is(err, pool.ErrInvalidOption))
+	// Output:
+	// db 3
+	// true
+	// true
+}
+
+func ExamplePool_Submit() {
+	p, _ := pool.New(2)
+	defer p.Close()
+
+	h, err := p.Submit(context.Background(), job.Func(func(ctx context.Context) error {
+		fmt.Println(job.NameFrom(ctx), "is working")
+		return errors.New("disk full")
+	}), job.WithName("backup"))
+	if err != nil {
+		fmt.Println("not submitted:", err)
+		return
+	}
+	fmt.Println("wait:", h.Wait())
+	fmt.Println("state:", h.State())
+
+	// A weight above the limit can never run: Submit fails at once.
+	_, err = p.Submit(context.Background(), job.Func(func(context.Context) error { return nil }), job.WithWeight(3))
+	fmt.Println(errors.Is(err, pool.ErrWeightExceedsLimit))
+	// Output:
+	// backup is working
+	// wait: disk full
+	// state: failed
+	// true
+}
+
+func ExamplePool_Wait() {
+	p, _ := pool.New(3)
+	defer p.Close()
+
+	var sum atomic.Int64
+	for i := 1; i <= 10; i++ {
+		if _, err := p.Go(context.Background(), func(context.Context) error {
+			sum.Add(int64(i))
+			return nil
+		}); err != nil {
+			fmt.Println(err)
+		}
+	}
+	p.Wait() // every job submitted so far has finished
+	st := p.Stats()
+	fmt.Println("sum:", sum.Load())
+	fmt.Println("submitted:", st.Submitted, "succeeded:", st.Succeeded, "running:", st.Running)
+	// Output:
+	// sum: 55
+	// submitted: 10 succeeded: 10 running: 0
+}
+
+func ExampleSubmitResult() {
+	p, _ := pool.New(2)
+	defer p.Close()
+
+	r, err := pool.SubmitResult(context.Background(), p, func(context.Context) (int, error) {
+		return 6 * 7, nil
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := r.Wait()
+	fmt.Println(v, err)
+
+	// A panic becomes an error; the value is the zero value.
+	r, _ = pool.SubmitResult(context.Background(), p, func(context.Context) (int, error) {
+		panic("out of range")
+	})
+	v, err = r.Wait()
+	fmt.Println(v, err, errors.Is(err, job.ErrPanic))
+	// Output:
+	// 42 <nil>
+	// 0 job: panic: out of range true
+}
+
+func ExamplePool_Group() {
+	p, _ := pool.New(4)
+	defer p.Close()
+
+	g, ctx := p.Group(context.Background())
+	for _, name := range []string{"a", "b"} {
+		_, _ = g.Go(func(ctx context.Context) error {
+			<-ctx.Done() // cancelled when a sibling fails
+			return ctx.Err()
+		}, job.WithName(name))
+	}
+	_, _ = g.Go(func(context.Context) error {
+		return errors.New("c: bad input")
+	})
+	fmt.Println("group:", g.Wait()) // the first error
+	fmt.Println("ctx:", ctx.Err())
+	// Output:
+	// group: c: bad input
+	// ctx: context canceled
+}
+
+func ExamplePool_Do() {
+	p, _ := pool.New(1)
+	defer p.Close()
+
+	// Do runs the call in this goroutine, once the pool admits it.
+	calls := 0
+	for range 3 {
+		err := p.Do(context.Background(), job.Func(func(context.Context) error {
+			calls++
+			return nil
+		}))
+		if err != nil {
+			fmt.Println(err)
+		}
+	}
+	err := p.Do(context.Background(), job.Func(func(context.Context) error {
+		return errors.New("service unavailable")
+	}))
+	fmt.Println("calls:", calls, "last:", err)
+	// Output:
+	// calls: 3 last: service unavailable
+}
+
+func ExamplePool_TrySubmit() {
+	p, _ := pool.New(1)
+	defer p.Close()
+
+	release := make(chan struct{})
+	busy, _ := p.Submit(context.Background(), job.Func(func(context.Context) error {
+		<-release
+		return nil
+	}))
+
+	_, err := p.TrySubmit(context.Background(), job.Func(func(context.Context) error { return nil }))
+	fmt.Println(errors.Is(err, pool.ErrFull))
+
+	close(release)
+	_ = busy.Wait() // its weight is free once Wait returns
+	h, err := p.TrySubmit(context.Background(), job.Func(func(context.Context) error { return nil }))
+	fmt.Println(err, h.Wait())
+	// Output:
+	// true
+	// <nil> <nil>
+}
+
+func ExamplePool_Resize() {
+	p, _ := pool.New(1)
+	defer p.Close()
+
+	release := make(chan struct{})
+	hold := job.Func(func(context.Context) error { <-release; return nil })
+	_, _ = p.Submit(context.Background(), hold)
+	_, err := p.TrySubmit(context.Background(), hold)
+	fmt.Println("limit 1, full:", errors.Is(err, pool.ErrFull))
+
+	_ = p.Resize(2)
+	_, err = p.TrySubmit(context.Background(), hold)
+	fmt.Println("limit 2:", err)
+
+	// Shrinking takes nothing back from running jobs.
+	_ = p.Resize(1)
+	st := p.Stats()
+	fmt.Println("limit", st.Limit, "in use", st.InUse)
+
+	fmt.Println(errors.Is(p.Resize(0), pool.ErrInvalidLimit))
+	close(release)
+	// Output:
+	// limit 1, full: true
+	// limit 2: <nil>
+	// limit 1 in use 2
+	// true
+}
+
+func ExamplePool_Shutdown() {
+	p, _ := pool.New(2)
+
+	started := make(chan struct{})
+	h, _ := p.Submit(context.Background(), job.Func(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done() // a long job that stops when asked
+		return ctx.Err()
+	}))
+	<-started
+
+	// The deadline has passed: Shutdown cancels the running job, waits for
+	// it to return, and reports why it had to.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fmt.Println("shutdown:", p.Shutdown(ctx))
+	fmt.Println("job:", h.Wait(), h.State())
+
+	_, err := p.Submit(context.Background(), job.Func(func(context.Context) error { return nil }))
+	fmt.Println("submit:", errors.Is(err, pool.ErrClosed))
+	fmt.Println("again:", p.Close())
+	// Output:
+	// shutdown: context canceled
+	// job: context canceled canceled
+	// submit: true
+	// again: <nil>
+}
