@@ -132,7 +132,7 @@ func TestGroupPanicReachesWaitAsPanicError(t *testing.T) {
 		assert.ErrorIs(t, err, job.ErrPanic)
 		assert.Equal(t, "group boom", pe.Value)
 		assert.Equal(t, int64(time.Second), sawDone.Load(), "a panic must cancel the group ctx")
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 2, Panicked: 1, Canceled: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 2, Panicked: 1, Canceled: 1}, p.Stats())
 
 		// The pool keeps working with its full limit.
 		h, err := p.TrySubmit(context.Background(), job.Func(func(context.Context) error { return nil }), job.WithWeight(2))
@@ -193,7 +193,7 @@ func TestGroupSubmitAfterFailureReturnsCtxErr(t *testing.T) {
 		requireUnchanged(t, gctx.Err(), err)
 		requireUnchanged(t, errJob, g.Wait())
 		assert.Zero(t, ran.Load())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 1, Failed: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 1, Failed: 1}, p.Stats())
 	})
 }
 
@@ -240,7 +240,7 @@ func TestGroupSubmitWaitingWhenGroupFailsReturnsCtxErr(t *testing.T) {
 			require.Zero(t, ran.Load())
 		}
 		st := p.Stats()
-		assert.Equal(t, pool.Stats{Limit: n + 1, InUse: 1, Running: 1, Submitted: 11, Failed: 10}, st)
+		assertStats(t, pool.Stats{Limit: n + 1, InUse: 1, Running: 1, Submitted: 11, Failed: 10}, st)
 		release.open()
 	})
 }
@@ -269,7 +269,7 @@ func TestGroupSharesPoolLimit(t *testing.T) {
 		require.NoError(t, g.Wait())
 		assert.Equal(t, 4*time.Second, time.Since(start))
 		assert.Equal(t, int64(2), gg.peak.Load())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 8, Succeeded: 8}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 8, Succeeded: 8}, p.Stats())
 	})
 }
 

@@ -14,7 +14,7 @@ const (
 	MsgAcquired = "job acquired" // Debug: a job was admitted and holds its weight
 	MsgReleased = "job released" // Debug: a job gave its weight back
 	MsgPanicked = "job panicked" // Error, with stack: a job panicked
-	MsgResized  = "pool resized" // Info: the limit changed
+	MsgResized  = "pool resized" // Info: the limit changed (old, limit, reason)
 	MsgShutdown = "pool shut down"
 
 	KeyPool      = "pool"      // the pool's name
@@ -28,6 +28,7 @@ const (
 	KeyWaiters   = "waiters"   // submitters waiting for admission
 	KeyOutcome   = "outcome"   // the job's final state: succeeded, failed, canceled, panicked
 	KeyOld       = "old"       // the limit before a resize
+	KeyReason    = "reason"    // why the limit changed: "Resize", or an adaptive controller\'s reason
 	KeyForced    = "forced"    // whether shutdown had to cancel running jobs
 	KeySubmitted = "submitted" // jobs admitted over the pool\'s life
 	KeyStack     = "stack"     // the stack of a panic

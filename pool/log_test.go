@@ -327,6 +327,7 @@ func TestLogResize(t *testing.T) {
 			assert.Equal(t, "rs", m[pool.KeyPool])
 			assert.Equal(t, want[0], m[pool.KeyOld])
 			assert.Equal(t, want[1], m[pool.KeyLimit])
+			assert.Equal(t, "Resize", m[pool.KeyReason])
 		}
 		require.NoError(t, p.Close())
 		requirePoolErr(t, p.Resize(7), pool.ErrClosed)

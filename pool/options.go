@@ -3,6 +3,7 @@ package pool
 import (
 	"fmt"
 
+	"github.com/weir-go/weir/limit"
 	"go.uber.org/zap"
 )
 
@@ -15,6 +16,7 @@ type options struct {
 	logger     *zap.Logger
 	name       string
 	maxWaiting int64 // -1: unbounded
+	adapt      limit.Controller
 }
 
 type optionFunc func(*options) error
@@ -54,6 +56,26 @@ func WithMaxWaiting(n int) Option {
 			return fmt.Errorf("%w: WithMaxWaiting(%d) is negative", ErrInvalidOption, n)
 		}
 		o.maxWaiting = int64(n)
+		return nil
+	})
+}
+
+// WithAdaptiveLimit lets c set the pool's limit: after every job the pool
+// reports its latency, the number of jobs running when it started, and
+// whether it was dropped (limit.IsDrop of its error), and resizes itself
+// to the limit c answers, logging each change at Info with its reason.
+// The limit given to New is the starting point and must lie within
+// c.Bounds(); Resize still works and c carries on from the new limit. A
+// nil c makes New fail with ErrInvalidOption.
+//
+// Cost: two clock readings and a mutex per job, and a Resize when the
+// limit changes.
+func WithAdaptiveLimit(c limit.Controller) Option {
+	return optionFunc(func(o *options) error {
+		if c == nil {
+			return fmt.Errorf("%w: nil limit.Controller", ErrInvalidOption)
+		}
+		o.adapt = c
 		return nil
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/panjf2000/ants/v2"
 	"github.com/weir-go/weir/internal/wsem"
 	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/limit"
 	"go.uber.org/zap"
 )
 
@@ -43,9 +44,13 @@ type Pool struct {
 	base  context.Context
 	force context.CancelCauseFunc
 
-	mu       sync.Mutex // serialises resizes and the start of shutdown
-	closing  bool
-	shutdown sync.Once // releases the executor once
+	mu      sync.Mutex // serialises resizes and the start of shutdown
+	closing bool
+	resizes atomic.Uint64
+
+	adapt    limit.Controller // nil unless WithAdaptiveLimit
+	adaptMu  sync.Mutex       // one Observe at a time
+	shutdown sync.Once        // releases the executor once
 	forced   atomic.Bool
 }
 
@@ -72,11 +77,18 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("%w: %d (pool %q)", ErrInvalidLimit, limit, o.name)
 	}
+	if o.adapt != nil {
+		if lo, hi := o.adapt.Bounds(); limit < lo || limit > hi {
+			return nil, fmt.Errorf("%w: limit %d is outside the adaptive bounds [%d, %d] (pool %q)",
+				ErrInvalidOption, limit, lo, hi, o.name)
+		}
+	}
 	p := &Pool{
 		name:       o.name,
 		log:        o.logger.Named("weir").WithOptions(zap.WithCaller(false)).With(zap.String(KeyPool, o.name)),
 		maxWaiting: o.maxWaiting,
 		sem:        wsem.NewStrict(limit),
+		adapt:      o.adapt,
 	}
 	p.base, p.force = context.WithCancelCause(context.Background())
 	antsLog, err := zap.NewStdLogAt(p.log, zap.ErrorLevel)
@@ -266,11 +278,37 @@ func (p *Pool) wait(ctx context.Context, w int64) error {
 // resolves its handle.
 func (p *Pool) execute(arg any) {
 	t := arg.(*job.Task)
-	defer p.finish(t)
+	var m measure
+	if p.adapt != nil {
+		m = p.startMeasure()
+	}
+	defer p.finish(t, m)
 	t.Run()
 }
 
-func (p *Pool) finish(t *job.Task) {
+// measure is what an adaptive limit needs from the start of a job.
+type measure struct {
+	start    time.Time
+	inFlight int64
+}
+
+func (p *Pool) startMeasure() measure {
+	return measure{start: time.Now(), inFlight: p.jobs.running()}
+}
+
+// observe feeds a finished job to the adaptive controller and applies its
+// answer.
+func (p *Pool) observe(m measure, err error) {
+	s := limit.Sample{Latency: time.Since(m.start), InFlight: m.inFlight, Dropped: limit.IsDrop(err)}
+	p.adaptMu.Lock()
+	defer p.adaptMu.Unlock()
+	cur := p.sem.Size()
+	if next, reason := p.adapt.Observe(cur, s); next != cur && next >= 1 {
+		_ = p.resize(next, reason) // fails only once shutdown began
+	}
+}
+
+func (p *Pool) finish(t *job.Task, m measure) {
 	state, err := t.Outcome()
 	w := t.Weight()
 	gj, grouped := t.Job().(*groupJob)
@@ -281,6 +319,9 @@ func (p *Pool) finish(t *job.Task) {
 	}
 	p.sem.Release(w)
 	p.count(state)
+	if p.adapt != nil {
+		p.observe(m, err)
+	}
 	if p.debugOn() || state == job.Panicked {
 		h := t.Handle()
 		var held time.Duration
@@ -289,11 +330,12 @@ func (p *Pool) finish(t *job.Task) {
 		}
 		p.logReleased(h.Name(), h.ID(), w, held, state, err)
 	}
+	p.jobs.sub(runUnit) // no longer running once its handle resolves
 	t.Resolve()
 	if grouped {
 		gj.g.jobs.sub(1)
 	}
-	p.jobs.sub(1 + runUnit)
+	p.jobs.sub(1)
 }
 
 func (p *Pool) count(s job.State) {
@@ -339,6 +381,10 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 		return err
 	}
 	id := p.nextID.Add(1)
+	var m measure
+	if p.adapt != nil {
+		m = p.startMeasure()
+	}
 	var admitted time.Time
 	if debug {
 		admitted = time.Now()
@@ -361,6 +407,9 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 		}
 		p.sem.Release(w)
 		p.count(state)
+		if p.adapt != nil {
+			p.observe(m, err)
+		}
 		if debug || state == job.Panicked {
 			if name == "" {
 				name = job.DefaultName(id)
@@ -401,6 +450,10 @@ func (p *Pool) Wait() {
 // ErrWeightExceedsLimit. A limit below 1 returns ErrInvalidLimit, and a
 // pool that is shutting down ErrClosed.
 func (p *Pool) Resize(limit int64) error {
+	return p.resize(limit, "Resize")
+}
+
+func (p *Pool) resize(limit int64, reason string) error {
 	if limit < 1 {
 		return fmt.Errorf("%w: %d", ErrInvalidLimit, limit)
 	}
@@ -412,19 +465,21 @@ func (p *Pool) Resize(limit int64) error {
 	old := p.sem.Size()
 	p.sem.Resize(limit)
 	p.exec.Tune(execCap(limit))
+	p.resizes.Add(1)
 	p.mu.Unlock()
 	if ce := p.log.Check(zap.InfoLevel, MsgResized); ce != nil {
-		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit))
+		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit), zap.String(KeyReason, reason))
 	}
 	return nil
 }
 
 // Stats is a snapshot of a pool.
 type Stats struct {
-	Limit   int64 // the most weight that runs at once
-	InUse   int64 // weight held by running jobs; above Limit only after a shrinking Resize
-	Running int64 // jobs admitted and not yet finished
-	Waiting int64 // submitters waiting for admission
+	Limit   int64  // the most weight that runs at once
+	Resizes uint64 // limit changes since New, by Resize or an adaptive limit
+	InUse   int64  // weight held by running jobs; above Limit only after a shrinking Resize
+	Running int64  // jobs admitted and not yet finished
+	Waiting int64  // submitters waiting for admission
 
 	Submitted uint64 // jobs admitted since New
 	Succeeded uint64 // jobs whose Run returned nil
@@ -451,6 +506,7 @@ func (p *Pool) Stats() Stats {
 	}
 	s.Submitted = p.nextID.Load()
 	s.Limit = p.sem.Size()
+	s.Resizes = p.resizes.Load()
 	s.InUse = p.sem.InUse()
 	s.Running = p.jobs.running()
 	s.Waiting = p.waiting.Load()

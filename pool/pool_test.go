@@ -18,8 +18,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/limit"
 	"github.com/weir-go/weir/pool"
 )
 
@@ -49,6 +52,20 @@ func mustNew(t testing.TB, limit int64, opts ...pool.Option) *pool.Pool {
 		_ = p.Shutdown(ctx)
 	})
 	return p
+}
+
+// assertStats compares the fields of Stats that the tests are about, so
+// that a field added later does not break them; Resizes has its own test.
+func assertStats(t testing.TB, want, got pool.Stats, msgAndArgs ...any) bool {
+	t.Helper()
+	type view struct {
+		Limit, InUse, Running, Waiting                   int64
+		Submitted, Succeeded, Failed, Panicked, Canceled uint64
+	}
+	v := func(s pool.Stats) view {
+		return view{s.Limit, s.InUse, s.Running, s.Waiting, s.Submitted, s.Succeeded, s.Failed, s.Panicked, s.Canceled}
+	}
+	return assert.Equal(t, v(want), v(got), msgAndArgs...)
 }
 
 // requirePoolErr checks that err matches sentinel and that its message
@@ -315,7 +332,7 @@ func TestNewDefaultsAndAccessors(t *testing.T) {
 		p := mustNew(t, 3)
 		assert.Equal(t, "pool", p.Name())
 		assert.Equal(t, int64(3), p.Limit())
-		assert.Equal(t, pool.Stats{Limit: 3}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3}, p.Stats())
 
 		q := mustNew(t, 1, pool.WithName("db"), pool.WithMaxWaiting(0))
 		assert.Equal(t, "db", q.Name())
@@ -397,7 +414,7 @@ func TestSubmitRejectsInvalidArgumentsWithoutWaiting(t *testing.T) {
 
 		synctest.Wait()
 		assert.Zero(t, ran.Load(), "a rejected job ran")
-		assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
 		release.open()
 		require.NoError(t, waiter.result(t).err)
 		require.NoError(t, g.Wait())
@@ -415,7 +432,7 @@ func TestWeightAboveLimitFailsFastOnIdlePool(t *testing.T) {
 		d := goDo(context.Background(), p, job.Func(func(context.Context) error { return nil }), job.WithWeight(4))
 		require.True(t, d.returned(), "Do with weight above the limit parked")
 		requirePoolErr(t, d.got, pool.ErrWeightExceedsLimit)
-		assert.Equal(t, pool.Stats{Limit: 3}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3}, p.Stats())
 	})
 }
 
@@ -454,7 +471,7 @@ func TestSubmitWithDoneCtxReturnsCtxErrUnchanged(t *testing.T) {
 		}
 		synctest.Wait()
 		assert.Zero(t, ran.Load())
-		assert.Equal(t, pool.Stats{Limit: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2}, p.Stats())
 	})
 }
 
@@ -492,17 +509,17 @@ func TestSubmitCtxEndsWhileWaiting(t *testing.T) {
 				ctx := newCustomCtx()
 				c := goCall(func() error { return tt.call(ctx, p, func(context.Context) error { ran.Add(1); return nil }) })
 				requireBlocked(t, c)
-				assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
 
 				ctx.end(errCustom)
 				synctest.Wait()
 				require.True(t, c.returned(), "still waiting after its ctx ended")
 				requireUnchanged(t, errCustom, c.got)
-				assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 0, Submitted: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 0, Submitted: 1}, p.Stats())
 
 				release.open()
 				p.Wait()
-				assert.Equal(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
 				// The full limit is free: the waiter kept nothing.
 				h, err := p.TrySubmit(context.Background(), job.Func(func(context.Context) error { return nil }), job.WithWeight(2))
 				require.NoError(t, err)
@@ -525,7 +542,7 @@ func TestSubmitCtxEndsWhileWaiting(t *testing.T) {
 				requireBlocked(t, c)
 				requireUnchanged(t, context.DeadlineExceeded, c.result(t))
 				assert.Equal(t, 1500*time.Millisecond, time.Since(start))
-				assert.Equal(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
 				release.open()
 				p.Wait()
 				assert.Zero(t, ran.Load())
@@ -557,7 +574,7 @@ func TestWaiterLeavingAdmitsWaitersBehindIt(t *testing.T) {
 		require.True(t, behind.returned(), "the waiter behind was not admitted when the head left")
 		require.NoError(t, behind.got.err)
 		assert.Equal(t, int32(1), started.Load())
-		assert.Equal(t, pool.Stats{Limit: 3, InUse: 3, Running: 2, Submitted: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, InUse: 3, Running: 2, Submitted: 2}, p.Stats())
 		release.open()
 	})
 }
@@ -596,7 +613,7 @@ func TestPeakConcurrencyEqualsLimit(t *testing.T) {
 					rounds := (int64(tt.jobs) + tt.limit - 1) / tt.limit
 					assert.Equal(t, time.Duration(rounds)*time.Second, time.Since(start), "total time")
 					assert.Equal(t, min(tt.limit, int64(tt.jobs)), g.peak.Load(), "peak concurrency")
-					assert.Equal(t, pool.Stats{Limit: tt.limit, Submitted: uint64(tt.jobs), Succeeded: uint64(tt.jobs)}, p.Stats())
+					assertStats(t, pool.Stats{Limit: tt.limit, Submitted: uint64(tt.jobs), Succeeded: uint64(tt.jobs)}, p.Stats())
 				})
 			})
 		}
@@ -659,7 +676,7 @@ func TestSubmitWaiterBlocksLighterWaitersBehindIt(t *testing.T) {
 
 		releaseB.open() // 1 free: not enough for the head, and the light one must not pass it
 		requireBlocked(t, heavy, light)
-		assert.Equal(t, pool.Stats{Limit: 4, InUse: 3, Running: 1, Waiting: 2, Submitted: 2, Succeeded: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 4, InUse: 3, Running: 1, Waiting: 2, Submitted: 2, Succeeded: 1}, p.Stats())
 		_, err = p.TrySubmit(ctx, job.Func(func(context.Context) error { return nil }))
 		requirePoolErr(t, err, pool.ErrFull)
 
@@ -706,7 +723,7 @@ func TestWeightedMixNeverExceedsLimit(t *testing.T) {
 		assert.Equal(t, int64(limit), g.peak.Load(), "a weight-6 job runs alone at the limit")
 		assert.Zero(t, over.Load(), "Stats.InUse above Limit")
 		n := uint64(len(weights))
-		assert.Equal(t, pool.Stats{Limit: limit, Submitted: n, Succeeded: n}, p.Stats())
+		assertStats(t, pool.Stats{Limit: limit, Submitted: n, Succeeded: n}, p.Stats())
 	})
 }
 
@@ -792,7 +809,7 @@ func TestTrySubmit(t *testing.T) {
 		require.NoError(t, err)
 		requireUnchanged(t, errJob, waitHandle(t, h))
 		assert.Equal(t, int32(2), ran.Load())
-		assert.Equal(t, pool.Stats{Limit: 3, Submitted: 4, Succeeded: 2, Failed: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, Submitted: 4, Succeeded: 2, Failed: 2}, p.Stats())
 	})
 }
 
@@ -860,7 +877,7 @@ func TestSubmitResultReturnsValueAndError(t *testing.T) {
 		requireUnchanged(t, context.Canceled, err)
 		assert.Equal(t, 7, v)
 		assert.Equal(t, job.Canceled, rc.State())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 4, Succeeded: 1, Failed: 1, Panicked: 1, Canceled: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 4, Succeeded: 1, Failed: 1, Panicked: 1, Canceled: 1}, p.Stats())
 	})
 }
 
@@ -883,7 +900,7 @@ func TestDoRunsInCallerGoroutineWithCtxUnchanged(t *testing.T) {
 		assert.False(t, ok, "job.FromContext names a Do job")
 
 		require.NoError(t, p.Do(ctx, job.Func(func(context.Context) error { return nil })))
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 2, Succeeded: 1, Failed: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 2, Succeeded: 1, Failed: 1}, p.Stats())
 	})
 }
 
@@ -909,7 +926,7 @@ func TestDoRespectsLimitTogetherWithSubmittedJobs(t *testing.T) {
 			r1.open()
 			synctest.Wait()
 			assert.Equal(t, int32(1), ran.Load(), "Do did not run when weight was freed")
-			assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 3, Succeeded: 1}, p.Stats())
+			assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 3, Succeeded: 1}, p.Stats())
 			// The Do job holds its weight: a Submit now waits.
 			s := goSubmit(ctx, p, job.Func(func(context.Context) error { return nil }))
 			requireBlocked(t, s)
@@ -954,7 +971,7 @@ func TestDoPanicPropagatesAndReleasesWeight(t *testing.T) {
 			_ = p.Do(context.Background(), job.Func(func(context.Context) error { panic(boom) }))
 		}()
 		assert.Same(t, boom, recovered, "the panic must continue up the caller's stack as it was")
-		assert.Equal(t, pool.Stats{Limit: 1, Submitted: 1, Panicked: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, Submitted: 1, Panicked: 1}, p.Stats())
 		h, err := p.TrySubmit(context.Background(), job.Func(func(context.Context) error { return nil }))
 		require.NoError(t, err, "the weight of the panicking Do was not given back")
 		require.NoError(t, waitHandle(t, h))
@@ -988,12 +1005,12 @@ func TestPanickingJobReturnsPanicErrorAndPoolKeepsWorking(t *testing.T) {
 		assert.ErrorIs(t, err, job.ErrPanic)
 		assert.Equal(t, "kaboom", pe.Value)
 
-		assert.Equal(t, pool.Stats{Limit: 1, Submitted: 2, Panicked: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, Submitted: 2, Panicked: 2}, p.Stats())
 		// The weight came back and the pool keeps working.
 		h3, err := p.TrySubmit(ctx, job.Func(func(context.Context) error { return nil }))
 		require.NoError(t, err)
 		require.NoError(t, waitHandle(t, h3))
-		assert.Equal(t, pool.Stats{Limit: 1, Submitted: 3, Succeeded: 1, Panicked: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, Submitted: 3, Succeeded: 1, Panicked: 2}, p.Stats())
 	})
 }
 
@@ -1008,7 +1025,7 @@ func TestGoexitInJobReturnsErrGoexitAndReleasesWeight(t *testing.T) {
 		require.NoError(t, err)
 		assert.ErrorIs(t, waitHandle(t, h), job.ErrGoexit)
 		assert.Equal(t, job.Failed, h.State())
-		assert.Equal(t, pool.Stats{Limit: 1, Submitted: 1, Failed: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, Submitted: 1, Failed: 1}, p.Stats())
 
 		h2, err := p.TrySubmit(ctx, job.Func(func(context.Context) error { return nil }))
 		require.NoError(t, err, "the weight of the job that called Goexit was not given back")
@@ -1044,7 +1061,7 @@ func TestHandleCancelCancelsRunningJobCtx(t *testing.T) {
 				h.Cancel()
 				requireUnchanged(t, context.Canceled, waitHandle(t, h))
 				assert.Equal(t, job.Canceled, h.State())
-				assert.Equal(t, pool.Stats{Limit: 1, Submitted: 1, Canceled: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 1, Submitted: 1, Canceled: 1}, p.Stats())
 				assert.NoError(t, ctx.Err())
 			})
 		})
@@ -1100,7 +1117,7 @@ func TestJobCtxCarriesSubmitterValuesDeadlineAndCancellation(t *testing.T) {
 				assert.Equal(t, job.Running, h.State())
 				cancel()
 				requireUnchanged(t, context.Canceled, waitHandle(t, h))
-				assert.Equal(t, pool.Stats{Limit: 1, Submitted: 1, Canceled: 1}, p.Stats())
+				assertStats(t, pool.Stats{Limit: 1, Submitted: 1, Canceled: 1}, p.Stats())
 			})
 		})
 	}
@@ -1203,7 +1220,7 @@ func TestJobSubmittingToItsOwnFullPoolGetsDeadlineExceeded(t *testing.T) {
 		requireUnchanged(t, context.DeadlineExceeded, innerErr)
 		assert.Equal(t, 2*time.Second, time.Since(start))
 		assert.False(t, innerRan.Load())
-		assert.Equal(t, pool.Stats{Limit: 1, Submitted: 1, Succeeded: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, Submitted: 1, Succeeded: 1}, p.Stats())
 	})
 }
 
@@ -1224,6 +1241,32 @@ func TestWeightFreeWhenWaitReturns(t *testing.T) {
 			require.NoErrorf(t, err, "round %d: the previous job's weight was not free when its Wait returned", i)
 			_ = h.Wait()
 			require.Zero(t, p.Stats().InUse, "round %d", i)
+		}
+	})
+}
+
+// Once a job's handle reports it finished (Wait returned, or State is
+// final), Stats no longer counts it as running ("jobs admitted and not yet
+// finished"). Polling State catches the moment the handle resolves.
+func TestStatsRunningExcludesResolvedJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		p := mustNew(t, 1)
+		for i := range 2000 {
+			h, err := p.Submit(ctx, job.Func(func(context.Context) error { return nil }))
+			require.NoError(t, err)
+			if i%2 == 0 {
+				for !h.State().Final() {
+					if runtime.GOMAXPROCS(0) == 1 {
+						runtime.Gosched()
+					} // else spin: the job runs on another P
+				}
+			} else {
+				require.NoError(t, h.Wait())
+			}
+			st := p.Stats()
+			require.Zerof(t, st.Running, "round %d: Running counts a job whose handle has resolved: %+v", i, st)
+			require.Equalf(t, st.Submitted, st.Finished(), "round %d", i)
 		}
 	})
 }
@@ -1276,7 +1319,7 @@ func TestPoolWaitJoinsEverySubmittedJob(t *testing.T) {
 		p.Wait()
 		assert.Equal(t, 4*time.Second, time.Since(start))
 		assert.True(t, h.State().Final())
-		assert.Equal(t, pool.Stats{Limit: 3, Submitted: 6, Succeeded: 1, Failed: 5}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, Submitted: 6, Succeeded: 1, Failed: 5}, p.Stats())
 	})
 }
 
@@ -1293,12 +1336,12 @@ func TestStatsGaugesAndOutcomeCounters(t *testing.T) {
 		w2 := goDo(ctx, p, holder(nil, release))
 		requireBlocked(t, w1)
 		requireBlocked(t, w2)
-		assert.Equal(t, pool.Stats{Limit: 3, InUse: 3, Running: 2, Waiting: 2, Submitted: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, InUse: 3, Running: 2, Waiting: 2, Submitted: 2}, p.Stats())
 		release.open()
 		require.NoError(t, w1.result(t).err)
 		require.NoError(t, w2.result(t))
 		p.Wait()
-		assert.Equal(t, pool.Stats{Limit: 3, Submitted: 4, Succeeded: 4}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, Submitted: 4, Succeeded: 4}, p.Stats())
 
 		// One job of each outcome.
 		var hs []*job.Handle
@@ -1334,7 +1377,7 @@ func TestStatsGaugesAndOutcomeCounters(t *testing.T) {
 		}
 		assert.Equal(t, []job.State{job.Succeeded, job.Failed, job.Failed, job.Panicked, job.Canceled, job.Canceled, job.Succeeded}, states)
 		st := p.Stats()
-		assert.Equal(t, pool.Stats{Limit: 3, Submitted: 11, Succeeded: 6, Failed: 2, Panicked: 1, Canceled: 2}, st)
+		assertStats(t, pool.Stats{Limit: 3, Submitted: 11, Succeeded: 6, Failed: 2, Panicked: 1, Canceled: 2}, st)
 		assert.Equal(t, st.Submitted, st.Finished())
 	})
 }
@@ -1392,7 +1435,7 @@ func TestResizeGrowAdmitsWaitersAtOnceInOrder(t *testing.T) {
 			require.Equalf(t, want == 1, c.returned(), "waiter %d admitted", i)
 			assert.Equalf(t, want, started[i].Load(), "waiter %d started", i)
 		}
-		assert.Equal(t, pool.Stats{Limit: 3, InUse: 3, Running: 3, Waiting: 2, Submitted: 3}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, InUse: 3, Running: 3, Waiting: 2, Submitted: 3}, p.Stats())
 
 		require.NoError(t, p.Resize(10))
 		synctest.Wait()
@@ -1400,7 +1443,7 @@ func TestResizeGrowAdmitsWaitersAtOnceInOrder(t *testing.T) {
 			require.Truef(t, c.returned(), "waiter %d not admitted after growing to 10", i)
 			require.NoError(t, c.got.err)
 		}
-		assert.Equal(t, pool.Stats{Limit: 10, InUse: 5, Running: 5, Submitted: 5}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 10, InUse: 5, Running: 5, Submitted: 5}, p.Stats())
 		release.open()
 	})
 }
@@ -1429,7 +1472,7 @@ func TestResizeShrinkKeepsRunningJobsAndAdmitsOnlyBelowNewLimit(t *testing.T) {
 		require.NoError(t, p.Resize(2))
 		synctest.Wait()
 		assert.Equal(t, int64(2), p.Limit())
-		assert.Equal(t, pool.Stats{Limit: 2, InUse: 4, Running: 4, Submitted: 4}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, InUse: 4, Running: 4, Submitted: 4}, p.Stats())
 		assert.Zero(t, canceled.Load(), "shrinking cancelled a running job")
 
 		var started atomic.Int32
@@ -1442,13 +1485,13 @@ func TestResizeShrinkKeepsRunningJobsAndAdmitsOnlyBelowNewLimit(t *testing.T) {
 		requireBlocked(t, w)
 		releases[1].open() // in use 2: not below the limit of 2
 		requireBlocked(t, w)
-		assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Waiting: 1, Submitted: 4, Succeeded: 2}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Waiting: 1, Submitted: 4, Succeeded: 2}, p.Stats())
 		releases[2].open() // in use 1: the waiter fits
 		synctest.Wait()
 		require.True(t, w.returned(), "waiter not admitted once in use fell below the new limit")
 		require.NoError(t, w.got.err)
 		assert.Equal(t, int32(1), started.Load())
-		assert.Equal(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 5, Succeeded: 3}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 5, Succeeded: 3}, p.Stats())
 		releases[3].open()
 		last.open()
 		p.Wait()
@@ -1488,7 +1531,7 @@ func TestResizeFailsWaitersHeavierThanNewLimit(t *testing.T) {
 		require.True(t, heavyResult.returned(), "weight-3 SubmitResult still waits under limit 2")
 		requirePoolErr(t, heavyResult.got, pool.ErrWeightExceedsLimit)
 		requireBlocked(t, light)
-		assert.Equal(t, pool.Stats{Limit: 2, InUse: 4, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, InUse: 4, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
 
 		// New heavy submissions fail fast, light ones fit after the holder.
 		_, err = p.Submit(ctx, holder(&ran, release), job.WithWeight(3))
@@ -1565,7 +1608,7 @@ func TestWithMaxWaitingBoundsWaiters(t *testing.T) {
 		}
 		_, err = p.TrySubmit(ctx, holder(&ran, release))
 		requirePoolErr(t, err, pool.ErrFull)
-		assert.Equal(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Waiting: 2, Submitted: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Waiting: 2, Submitted: 1}, p.Stats())
 
 		// One waiter admitted: one more may wait.
 		require.NoError(t, p.Resize(2))
@@ -1584,7 +1627,7 @@ func TestWithMaxWaitingBoundsWaiters(t *testing.T) {
 		require.NoError(t, w3.result(t).err)
 		p.Wait()
 		assert.Equal(t, int32(3), ran.Load())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 4, Succeeded: 4}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 4, Succeeded: 4}, p.Stats())
 	})
 }
 
@@ -1601,7 +1644,7 @@ func TestWithMaxWaitingZeroLetsNoOneWait(t *testing.T) {
 		d := goDo(ctx, p, holder(nil, release))
 		require.True(t, d.returned(), "Do waited with WithMaxWaiting(0)")
 		requirePoolErr(t, d.got, pool.ErrQueueFull)
-		assert.Equal(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
 		release.open()
 		p.Wait()
 		require.NoError(t, p.Do(ctx, job.Func(func(context.Context) error { return nil })))
@@ -1626,7 +1669,7 @@ func TestShutdownWaitsForRunningJobs(t *testing.T) {
 		assert.Equal(t, 3*time.Second, time.Since(start))
 		assert.NoError(t, ctxErrAtEnd, "an unforced shutdown cancelled a running job")
 		assert.Equal(t, job.Succeeded, h.State())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
 	})
 }
 
@@ -1663,7 +1706,7 @@ func TestSubmitDuringAndAfterShutdownReturnsErrClosed(t *testing.T) {
 		require.NoError(t, sd.result(t))
 		check("after shutdown")
 		assert.Zero(t, ran.Load())
-		assert.Equal(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
 		require.NoError(t, g.Wait())
 	})
 }
@@ -1700,7 +1743,7 @@ func TestShutdownWhileSubmitBlocked(t *testing.T) {
 			require.Truef(t, w.returned(), "waiter %d still blocked after shutdown began", i)
 			requirePoolErr(t, w.got, pool.ErrClosed)
 		}
-		assert.Equal(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 1, InUse: 1, Running: 1, Submitted: 1}, p.Stats())
 		require.NoError(t, sd.result(t))
 		assert.Equal(t, 5*time.Second, time.Since(start))
 		assert.Zero(t, ran.Load())
@@ -1737,7 +1780,7 @@ func TestShutdownDeadlineCancelsRunningJobs(t *testing.T) {
 			assert.Equal(t, job.Canceled, h.State())
 			assert.ErrorIs(t, h.Err(), context.Canceled)
 		}
-		assert.Equal(t, pool.Stats{Limit: 3, Submitted: 3, Canceled: 3}, p.Stats())
+		assertStats(t, pool.Stats{Limit: 3, Submitted: 3, Canceled: 3}, p.Stats())
 	})
 }
 
@@ -1935,7 +1978,237 @@ func TestSubmitRacingShutdown(t *testing.T) {
 				require.Equal(t, job.Succeeded, h.State())
 			}
 			n := uint64(ran.Load())
-			assert.Equal(t, pool.Stats{Limit: limit, Submitted: n, Succeeded: n}, p.Stats())
+			assertStats(t, pool.Stats{Limit: limit, Submitted: n, Succeeded: n}, p.Stats())
 		})
 	}
+}
+
+// A job that a forced shutdown stops before it runs never runs, ends
+// Canceled, and its error matches ErrClosed, job.ErrCanceled and
+// context.Canceled. With one P, the submitted jobs cannot start before
+// Shutdown, called right after, has forced the pool.
+func TestForcedShutdownStopsJobsThatHaveNotStarted(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p, err := pool.New(4)
+	require.NoError(t, err)
+	var ran atomic.Int32
+	var hs []*job.Handle
+	for range 4 {
+		h, err := p.Submit(context.Background(), job.Func(func(context.Context) error { ran.Add(1); return nil }))
+		require.NoError(t, err)
+		hs = append(hs, h)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = p.Shutdown(ctx)
+	notRun := 0
+	for _, h := range hs {
+		require.True(t, h.State().Final())
+		if h.State() == job.Succeeded {
+			continue // started before the shutdown
+		}
+		notRun++
+		assert.Equal(t, job.Canceled, h.State())
+		assert.ErrorIs(t, h.Err(), pool.ErrClosed)
+		assert.ErrorIs(t, h.Err(), job.ErrCanceled)
+		assert.ErrorIs(t, h.Err(), context.Canceled)
+	}
+	if notRun == 0 {
+		t.Skip("every job started before the shutdown; the case was not produced")
+	}
+	requireUnchanged(t, context.Canceled, err)
+	assert.Equal(t, int32(len(hs)-notRun), ran.Load(), "a job stopped by the shutdown ran")
+	st := p.Stats()
+	assert.Equal(t, uint64(notRun), st.Canceled)
+	assert.Equal(t, st.Submitted, st.Finished())
+}
+
+// ---------------------------------------------------------------------------
+// Resizes and adaptive limits.
+
+func TestStatsCountsResizes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, 3)
+		assert.Zero(t, p.Stats().Resizes)
+		require.NoError(t, p.Resize(5))
+		require.NoError(t, p.Resize(2))
+		assert.Equal(t, uint64(2), p.Stats().Resizes)
+		requirePoolErr(t, p.Resize(0), pool.ErrInvalidLimit)
+		assert.Equal(t, uint64(2), p.Stats().Resizes, "a refused Resize changed no limit")
+		require.NoError(t, p.Close())
+		requirePoolErr(t, p.Resize(4), pool.ErrClosed)
+		assert.Equal(t, uint64(2), p.Stats().Resizes)
+	})
+}
+
+// fakeController records what the pool reports and answers with next.
+type fakeController struct {
+	lo, hi  int64
+	next    func(limit int64, s limit.Sample) (int64, string)
+	mu      sync.Mutex
+	seen    []observation
+	active  atomic.Int32
+	overlap atomic.Int32
+}
+
+type observation struct {
+	limit  int64
+	sample limit.Sample
+}
+
+func (c *fakeController) Observe(l int64, s limit.Sample) (int64, string) {
+	if c.active.Add(1) > 1 {
+		c.overlap.Add(1)
+	}
+	defer c.active.Add(-1)
+	runtime.Gosched()
+	c.mu.Lock()
+	c.seen = append(c.seen, observation{l, s})
+	c.mu.Unlock()
+	if c.next != nil {
+		return c.next(l, s)
+	}
+	return l, ""
+}
+
+func (c *fakeController) Bounds() (int64, int64) { return c.lo, c.hi }
+
+func (c *fakeController) observations() []observation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.seen)
+}
+
+func TestWithAdaptiveLimitRejectsNilAndLimitOutsideBounds(t *testing.T) {
+	p, err := pool.New(2, pool.WithAdaptiveLimit(nil))
+	assert.Nil(t, p)
+	requirePoolErr(t, err, pool.ErrInvalidOption)
+
+	c := &fakeController{lo: 2, hi: 8}
+	for _, l := range []int64{1, 9} {
+		p, err := pool.New(l, pool.WithAdaptiveLimit(c), pool.WithName("adaptive"))
+		assert.Nil(t, p)
+		requirePoolErr(t, err, pool.ErrInvalidOption)
+		assert.Contains(t, err.Error(), "adaptive")
+	}
+	for _, l := range []int64{2, 8} {
+		p, err := pool.New(l, pool.WithAdaptiveLimit(c))
+		require.NoError(t, err)
+		require.NoError(t, p.Close())
+	}
+	assert.Empty(t, c.observations())
+}
+
+// After every job, Submit's and Do's alike, the pool reports its latency,
+// the jobs in flight when it started and whether it was dropped, and
+// resizes itself to the controller's answer, logging the reason.
+func TestWithAdaptiveLimitObservesEveryJobAndResizes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		type answer struct {
+			next   int64
+			reason string
+		}
+		// The answer is chosen by the sample's latency, which names the job.
+		answers := map[time.Duration]answer{2 * time.Second: {3, "grow"}, time.Second: {1, "drop"}}
+		c := &fakeController{lo: 1, hi: 10}
+		c.next = func(l int64, s limit.Sample) (int64, string) {
+			if a, ok := answers[s.Latency]; ok {
+				return a.next, a.reason
+			}
+			return l, ""
+		}
+		core, logs := observer.New(zap.InfoLevel)
+		p := mustNew(t, 2, pool.WithAdaptiveLimit(c), pool.WithLogger(zap.New(core)))
+
+		// 1. A job of 2s that succeeds: the controller grows the limit.
+		h, err := p.Go(ctx, func(context.Context) error { time.Sleep(2 * time.Second); return nil })
+		require.NoError(t, err)
+		require.NoError(t, waitHandle(t, h))
+		synctest.Wait()
+		assert.Equal(t, int64(3), p.Limit())
+		assert.Equal(t, uint64(1), p.Stats().Resizes)
+
+		// 2. A Do of 1s that is dropped: the controller shrinks it.
+		err = p.Do(ctx, job.Func(func(context.Context) error {
+			time.Sleep(time.Second)
+			return fmt.Errorf("%w: 503", limit.ErrDropped)
+		}))
+		require.ErrorIs(t, err, limit.ErrDropped)
+		synctest.Wait()
+		assert.Equal(t, int64(1), p.Limit())
+
+		// 3. A timeout is a drop; an ordinary error and a panic are not.
+		h, err = p.Go(ctx, func(context.Context) error { time.Sleep(3 * time.Second); return context.DeadlineExceeded })
+		require.NoError(t, err)
+		_ = waitHandle(t, h)
+		h, err = p.Go(ctx, func(context.Context) error { time.Sleep(4 * time.Second); return errJob })
+		require.NoError(t, err)
+		_ = waitHandle(t, h)
+		h, err = p.Go(ctx, func(context.Context) error { time.Sleep(5 * time.Second); panic("x") })
+		require.NoError(t, err)
+		_ = waitHandle(t, h)
+		synctest.Wait()
+
+		// 4. Resize still works, and the controller carries on from it.
+		require.NoError(t, p.Resize(6))
+		release := newLatch(t)
+		a, err := p.Go(ctx, func(context.Context) error { <-release.ch; time.Sleep(6 * time.Second); return nil })
+		require.NoError(t, err)
+		synctest.Wait()
+		b, err := p.Go(ctx, func(context.Context) error { time.Sleep(7 * time.Second); return nil })
+		require.NoError(t, err)
+		release.open()
+		require.NoError(t, waitHandle(t, a))
+		require.NoError(t, waitHandle(t, b))
+		synctest.Wait()
+
+		got := c.observations()
+		require.Len(t, got, 7, "one sample per job")
+		want := []observation{
+			{2, limit.Sample{Latency: 2 * time.Second, InFlight: 1}},
+			{3, limit.Sample{Latency: time.Second, InFlight: 1, Dropped: true}},
+			{1, limit.Sample{Latency: 3 * time.Second, InFlight: 1, Dropped: true}},
+			{1, limit.Sample{Latency: 4 * time.Second, InFlight: 1}},
+			{1, limit.Sample{Latency: 5 * time.Second, InFlight: 1}},
+		}
+		assert.Equal(t, want, got[:5])
+		// a and b ran together; b started while a ran, so it saw two in
+		// flight. a ended at 6s, b at 7s, so a was observed first.
+		assert.Equal(t, observation{6, limit.Sample{Latency: 6 * time.Second, InFlight: 1}}, got[5])
+		assert.Equal(t, observation{6, limit.Sample{Latency: 7 * time.Second, InFlight: 2}}, got[6])
+		assert.Zero(t, c.overlap.Load(), "Observe was called concurrently")
+		assert.Equal(t, uint64(3), p.Stats().Resizes)
+
+		var reasons []string
+		for _, e := range logs.FilterMessage(pool.MsgResized).All() {
+			m := e.ContextMap()
+			reasons = append(reasons, fmt.Sprintf("%v->%v %v", m[pool.KeyOld], m[pool.KeyLimit], m[pool.KeyReason]))
+		}
+		assert.Equal(t, []string{"2->3 grow", "3->1 drop", "1->6 Resize"}, reasons)
+	})
+}
+
+// Observe is never called concurrently, however many jobs end at once, and
+// every job is observed exactly once.
+func TestWithAdaptiveLimitObservesOneAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeController{lo: 1, hi: 64}
+		p := mustNew(t, 16, pool.WithAdaptiveLimit(c))
+		var wg sync.WaitGroup
+		for i := range 64 {
+			wg.Go(func() {
+				if i%2 == 0 {
+					_ = p.Do(context.Background(), job.Func(func(context.Context) error { time.Sleep(time.Second); return nil }))
+				} else {
+					_, _ = p.Go(context.Background(), func(context.Context) error { time.Sleep(time.Second); return nil })
+				}
+			})
+		}
+		wg.Wait()
+		p.Wait()
+		synctest.Wait()
+		assert.Len(t, c.observations(), 64)
+		assert.Zero(t, c.overlap.Load(), "Observe was called concurrently")
+	})
 }

@@ -241,7 +241,7 @@ func (m *model) write(w io.Writer, mt meta) error {
 
 	p("## How the peers were adapted\n\n%s\n\n", adaptation)
 	p("## Reproduce\n\n```sh\ncd benchmarks\n")
-	p("go run ./cmd/compare                       # this file: count 6, about 20 minutes on 2 cores\n")
+	p("go run ./cmd/compare                       # this file: count 6, about 15 minutes on 2 cores\n")
 	p("go run ./cmd/compare -scenarios=SubmitWait,Burst -count=10\n")
 	p("go test -run='^$' -bench=. -benchtime=1x -short ./...   # the CI smoke run, seconds\n```\n")
 	_, err := io.WriteString(w, b.String())

@@ -117,7 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 
 	rep, err := sweep.Run(ctx, w, cfg)
 	_ = bar.Finish()
-	fmt.Fprintln(stderr)
+	if progress {
+		fmt.Fprintln(stderr) // end the bar's line
+	}
 	interrupted := err != nil && ctx.Err() != nil
 	if err != nil && !interrupted {
 		fmt.Fprintf(stderr, "sweep: %v\n", err)
