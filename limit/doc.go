@@ -10,14 +10,17 @@
 // concurrency-limits library:
 //
 //   - [AIMD]: additive increase, multiplicative decrease. Grows by one
-//     after each successful sample while the limit is in use, and cuts by
-//     a factor when a sample is dropped (timed out, rejected, overloaded).
-//     Simple and robust; it needs drops to find the ceiling.
-//   - [Gradient]: compares each sample's latency with a slowly moving
-//     long-term baseline; when latency rises above the baseline by more
-//     than the tolerance, a queue is building and the limit shrinks in
-//     proportion; otherwise it grows by a small queue allowance. It finds
-//     the knee from latency alone, before anything fails.
+//     per round of samples (slow start: per sample) while the limit is in
+//     use, and cuts by
+//     a factor when a round has a drop (a timeout, a rejection, an
+//     overload), at most once per round trip. Simple and robust; it needs
+//     drops to find the ceiling.
+//   - [Gradient]: compares each round's latency with a probed baseline,
+//     the latency without load; when latency rises above the baseline by
+//     more than its tolerance, a queue is building and the limit shrinks in
+//     proportion; otherwise it grows by a small queue allowance. It reads
+//     latency, so it backs off before anything fails; how close to the
+//     knee it settles is set by its tolerance.
 //
 // Controllers are small types behind one interface, so a program can
 // supply its own. The pool calls Observe from one goroutine at a time.

@@ -14,10 +14,15 @@ import (
 //	gradient = clamp(Tolerance * baseline / average, 0.5, 1)
 //
 // which is 1 while latency stays within Tolerance of the baseline and
-// falls as a queue builds; a round with a drop counts as gradient 0.5. The
+// falls as a queue builds; a round with a drop counts as gradient 0.5, at
+// most once per round trip. The
 // new limit is limit*gradient plus a queue allowance of QueueSize,
-// smoothed by Smoothing, so the limit settles where the queue it causes is
-// about QueueSize deep.
+// smoothed by Smoothing. The limit settles where latency is about
+// Tolerance times the baseline, less the queue allowance: with the default
+// Tolerance of 1.5 that is a queue at the dependency of about half its
+// capacity, which absorbs noisy latency; a Tolerance near 1 settles near the
+// knee itself, but only where latency is steady (noise above the baseline
+// then reads as queueing and the limit falls below the knee).
 //
 // The baseline is the latency without load. Gradient2 keeps it as a long
 // average, which drifts upward while an overload lasts, so the limit
@@ -44,10 +49,11 @@ type Gradient struct {
 	estimate float64 // the limit as a real number, so smoothing works
 	base     float64 // baseline latency, seconds; 0 until the first round
 	r        round
-	rounds   int     // rounds since the last probe
-	probe    int     // 0: none; 1: draining; 2: measuring
-	saved    int64   // the limit to return to after a probe
-	last     float64 // average latency of the last round before a probe
+	rounds   int       // rounds since the last probe
+	probe    int       // 0: none; 1: draining; 2: measuring
+	saved    int64     // the limit to return to after a probe
+	last     float64   // average latency of the last round before a probe
+	lastDrop time.Time // when a drop last cut the limit
 }
 
 // GradientConfig configures a Gradient controller. Zero fields take their
@@ -150,6 +156,14 @@ func (g *Gradient) Observe(limit int64, s Sample) (int64, string) {
 		g.estimate = float64(limit) // new, or resized from outside
 	}
 	gradient, reason := 0.5, "drop"
+	if r.dropped {
+		// One cut per round trip, as in AIMD: drops that follow a cut
+		// within the latency of the last round are the same overload.
+		if time.Since(g.lastDrop).Seconds() < g.last {
+			return limit, ""
+		}
+		g.lastDrop = time.Now()
+	}
 	if r.ok > 0 {
 		avg := max(r.sum/float64(r.ok), time.Nanosecond.Seconds())
 		if g.base == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -189,14 +190,34 @@ func TestGradientArithmetic(t *testing.T) {
 		assert.Empty(t, reason)
 	})
 	t.Run("bounds hold", func(t *testing.T) {
-		g, err := limit.NewGradient(limit.GradientConfig{Min: 50, Max: 102, Smoothing: 1, ProbeEvery: -1})
-		require.NoError(t, err)
-		got, _ := feed(g, 100, 100, at(time.Millisecond, 100))
-		assert.Equal(t, int64(102), got)
-		got, _ = feed(g, 102, 102, limit.Sample{Dropped: true})
-		assert.Equal(t, int64(55), got) // 102*0.5+4
-		got, _ = feed(g, 55, 55, limit.Sample{Dropped: true})
-		assert.Equal(t, int64(50), got)
+		synctest.Test(t, func(t *testing.T) {
+			g, err := limit.NewGradient(limit.GradientConfig{Min: 50, Max: 102, Smoothing: 1, ProbeEvery: -1})
+			require.NoError(t, err)
+			got, _ := feed(g, 100, 100, at(time.Millisecond, 100))
+			assert.Equal(t, int64(102), got)
+			got, _ = feed(g, 102, 102, limit.Sample{Dropped: true})
+			assert.Equal(t, int64(55), got)  // 102*0.5+4
+			time.Sleep(2 * time.Millisecond) // a round trip later
+			got, _ = feed(g, 55, 55, limit.Sample{Dropped: true})
+			assert.Equal(t, int64(50), got)
+		})
+	})
+	t.Run("one cut per round trip", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g, err := limit.NewGradient(limit.GradientConfig{Min: 1, Max: 1000, Smoothing: 1, ProbeEvery: -1})
+			require.NoError(t, err)
+			l, _ := feed(g, 100, 100, at(10*time.Millisecond, 100)) // rounds take 10ms: 104
+			l, reason := feed(g, l, int(l), limit.Sample{Dropped: true})
+			assert.Equal(t, int64(56), l) // 104*0.5+4
+			assert.Equal(t, "drop", reason)
+			// More drops within the same round trip are the same overload.
+			l, reason = feed(g, l, int(l), limit.Sample{Dropped: true})
+			assert.Equal(t, int64(56), l)
+			assert.Empty(t, reason)
+			time.Sleep(20 * time.Millisecond)
+			l, _ = feed(g, l, int(l), limit.Sample{Dropped: true})
+			assert.Equal(t, int64(32), l) // 56*0.5+4
+		})
 	})
 	t.Run("smoothing moves part of the way", func(t *testing.T) {
 		g, err := limit.NewGradient(limit.GradientConfig{Min: 1, Max: 1000, Smoothing: 0.5, ProbeEvery: -1})

@@ -728,7 +728,8 @@ func TestWeightedMixNeverExceedsLimit(t *testing.T) {
 }
 
 // A job that needs the whole limit is admitted in its turn even while a
-// stream of light jobs would keep some weight in use forever.
+// stream of light jobs would keep some weight in use. The stream is finite,
+// so that a starved heavy job shows up as a late start, not a hang.
 func TestHeavyJobNotStarvedByLightJobs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -738,7 +739,7 @@ func TestHeavyJobNotStarvedByLightJobs(t *testing.T) {
 		var feeders sync.WaitGroup
 		for range 8 {
 			feeders.Go(func() {
-				for ctx.Err() == nil {
+				for range 10 {
 					if _, err := p.Submit(ctx, sleeper(&g, 1, time.Second)); err != nil {
 						return
 					}
@@ -748,18 +749,20 @@ func TestHeavyJobNotStarvedByLightJobs(t *testing.T) {
 		start := time.Now()
 		time.Sleep(500 * time.Millisecond)
 		// 4 light jobs run and 8 feeders wait ahead of the heavy job: it
-		// must be admitted after two rounds of light jobs, at 3s.
-		var heavyAt time.Duration
-		h, err := p.Submit(ctx, job.Func(func(context.Context) error {
-			heavyAt = time.Since(start)
+		// must be admitted after two rounds of light jobs, at 3s, not
+		// once the 80 light jobs are done (20s).
+		var heavyAt atomic.Int64
+		heavy := goSubmit(ctx, p, job.Func(func(context.Context) error {
+			heavyAt.Store(int64(time.Since(start)))
 			g.enter(4)
 			defer g.exit(4)
 			time.Sleep(time.Second)
 			return nil
 		}), job.WithWeight(4))
-		require.NoError(t, err)
-		require.NoError(t, waitHandle(t, h))
-		assert.Equal(t, 3*time.Second, heavyAt, "when the heavy job started")
+		s := heavy.result(t)
+		require.NoError(t, s.err)
+		require.NoError(t, waitHandle(t, s.h))
+		assert.Equal(t, 3*time.Second, time.Duration(heavyAt.Load()), "when the heavy job started")
 		cancel()
 		feeders.Wait()
 		p.Wait()

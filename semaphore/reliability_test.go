@@ -660,6 +660,10 @@ func TestPromise04ResizeUnderLoadNeverOvergrantsOrLosesWakeups(t *testing.T) {
 	}
 }
 
+// relHammerFakeLimit bounds the fake time of relResizeHammer, which
+// normally takes under 50ms of it.
+const relHammerFakeLimit = time.Second
+
 func relResizeHammer(t *testing.T, seed uint64) {
 	const (
 		workers   = 64
@@ -679,6 +683,11 @@ func relResizeHammer(t *testing.T, seed uint64) {
 	worst.Store(-1 << 62)
 	s := semaphore.NewWeighted(4)
 	log.add(4)
+	// Every Acquire's ctx derives from root: if the test fails with
+	// requests still blocked, cancelling root lets everyone finish.
+	root, cancelRoot := context.WithCancel(context.Background())
+	defer cancelRoot()
+	start := time.Now()
 
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -686,9 +695,9 @@ func relResizeHammer(t *testing.T, seed uint64) {
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			for range rounds {
 				n := r.Int64N(maxWeight + 1)
-				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				ctx, cancel := context.WithCancel(root)
 				if r.IntN(3) == 0 {
-					ctx, cancel = context.WithTimeout(ctx, time.Duration(r.IntN(50))*time.Microsecond)
+					ctx, cancel = context.WithTimeout(root, time.Duration(r.IntN(50))*time.Microsecond)
 				}
 				k := log.mark()
 				blocked[w].Store(n + 1) // n+1: 0 means not in Acquire
@@ -698,6 +707,9 @@ func relResizeHammer(t *testing.T, seed uint64) {
 				if err != nil {
 					if err != ctx.Err() {
 						t.Errorf("Acquire(ctx, %d) = %v, want ctx.Err() = %v", n, err, ctx.Err())
+					}
+					if root.Err() != nil {
+						return // the test has failed
 					}
 					timeouts.Add(1)
 					continue
@@ -779,6 +791,18 @@ func relResizeHammer(t *testing.T, seed uint64) {
 			t.Errorf("lost wake-up: size %d, in use %d, every blocked request that fits the size (largest %d) fits the weight free", size, inUse, maxFitting)
 		}
 		quiescent++
+		if time.Since(start) > relHammerFakeLimit && root.Err() == nil {
+			// Normally done within a few fake milliseconds: requests
+			// that stay blocked with the size large enough for all of
+			// them have lost their wake-up.
+			t.Errorf("workers still blocked after %v of fake time (size %d, in use %d, %d waiting): lost wake-up", relHammerFakeLimit, size, inUse, waiting)
+			select {
+			case <-stopResizing:
+			default:
+				close(stopResizing)
+			}
+			cancelRoot()
+		}
 		select {
 		case <-workersDone:
 			done = true
@@ -794,6 +818,10 @@ func relResizeHammer(t *testing.T, seed uint64) {
 		}
 	}
 	<-resizerDone
+	if t.Failed() {
+		return
+	}
+	t.Logf("fake time %v", time.Since(start))
 
 	require.Zero(t, lostWakeups)
 	require.Zero(t, held.Load())

@@ -5,10 +5,11 @@
 // concurrency actually reached. The best limit is the one with the
 // highest throughput whose p99 latency stays within an SLO.
 //
-// Sim is a simulated service with a capacity knee, and Clock lets it (and
-// a sweep) run on fake time inside testing/synctest or on a faster clock.
-// Chart draws any set of series against a shared X axis; a sweep's chart
-// is Report.Chart.
+// Sim is a workload on the repository's simulated service with a
+// capacity knee (internal/sim), which runs on fake time inside
+// testing/synctest; Clock lets a sweep measure it on a faster clock.
+// Report.Chart draws a sweep with the repository's chart package
+// (internal/chart).
 package sweep
 
 import (

@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/weir-go/weir/benchmarks/sweep"
+	"github.com/weir-go/weir/limit"
 )
 
 var powersOfTwo = []int64{1, 2, 4, 8, 16, 32, 64, 128}
@@ -162,6 +164,23 @@ func TestSimOverloaded(t *testing.T) {
 		if r := rep.Results[1]; r.Errors == 0 || r.Throughput != 200 {
 			t.Errorf("limit 8: %d errors, %v/s; want some errors and 200/s", r.Errors, r.Throughput)
 		}
+		if st := sim.Service().Stats(); st.PeakAdmitted != 4 || st.Dropped != int64(rep.Results[1].Errors) {
+			t.Errorf("service stats %+v, %d errors: want a peak of 4 admitted (2 served, 2 queued) and every error a drop",
+				st, rep.Results[1].Errors)
+		}
+		// A rejection takes the Reject time and is a drop, as an
+		// adaptive limit sees it.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { _ = sim.Do(t.Context()) })
+		}
+		synctest.Wait()
+		start := time.Now()
+		err = sim.Do(t.Context())
+		if !limit.IsDrop(err) || time.Since(start) != time.Millisecond {
+			t.Errorf("Do on a full queue: %v after %v, want a drop after 1ms", err, time.Since(start))
+		}
+		wg.Wait()
 		if err := sim.Do(canceled()); !errors.Is(err, context.Canceled) {
 			t.Errorf("Do with a done ctx: %v", err)
 		}
@@ -184,6 +203,7 @@ func TestNewSimRejects(t *testing.T) {
 		{"jitter 1", sweep.SimConfig{Servers: 1, Service: time.Millisecond, Jitter: 1}},
 		{"negative queue", sweep.SimConfig{Servers: 1, Service: time.Millisecond, MaxQueue: -1}},
 		{"negative reject", sweep.SimConfig{Servers: 1, Service: time.Millisecond, Reject: -1}},
+		{"negative speed", sweep.SimConfig{Servers: 1, Service: time.Millisecond, Speed: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,6 +342,29 @@ func TestOutputs(t *testing.T) {
 	}
 	if cfg.Width != 800 || cfg.Height != 600 {
 		t.Errorf("chart is %dx%d, want 800x600", cfg.Width, cfg.Height)
+	}
+}
+
+// TestSimSpeed runs a sweep on a simulated service 10 times faster than
+// real time, outside synctest: the sweep measures it on the Sim's scaled
+// clock and reports the service's own times.
+func TestSimSpeed(t *testing.T) {
+	sim := newSim(t, sweep.SimConfig{Servers: 4, Service: 100 * time.Millisecond, Speed: 10})
+	if sim.Clock() == sweep.Real {
+		t.Fatal("a Sim at speed 10 measured on the real clock")
+	}
+	if newSim(t, sweep.SimConfig{Servers: 4, Service: time.Millisecond}).Clock() != sweep.Real {
+		t.Error("a Sim at speed 1 not measured on the real clock")
+	}
+	rep, err := sweep.Run(t.Context(), sim, sweep.Config{Limits: []int64{2, 8}, Count: 40, Clock: sim.Clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
+		// Scheduling noise is magnified 10 times: allow for it.
+		if r := rep.Results[i]; r.P50 < want || r.P50 > want+want/2 {
+			t.Errorf("limit %d: p50 %v, want about %v", r.Limit, r.P50, want)
+		}
 	}
 }
 

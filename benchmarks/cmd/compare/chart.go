@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/weir-go/weir/benchmarks/sweep"
+	"github.com/weir-go/weir/internal/chart"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -40,7 +40,7 @@ func (m *model) writeChart(w io.Writer) (int, error) {
 	p.Title.TextStyle.Font.Size = vg.Points(14)
 	p.X.Label.Text = "weir time / peer time (log scale)"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = sweep.LogTicks{}
+	p.X.Tick.Marker = chart.LogTicks{}
 	p.Add(plotter.NewGrid())
 
 	lo, hi := 1.0, 1.0

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 		service   = fs.Duration("sim-service", 20*time.Millisecond, "simulated service: time per request")
 		jitter    = fs.Float64("sim-jitter", 0.1, "simulated service: service time spread, a fraction in [0, 1)")
 		queue     = fs.Int("sim-queue", 0, "simulated service: waiting requests beyond which it rejects (0: no bound)")
-		reject    = fs.Duration("sim-reject", time.Millisecond, "simulated service: time to reject a request")
+		reject    = fs.Duration("sim-reject", time.Millisecond, "simulated service: time to reject a request (0: a hundredth of -sim-service)")
 		speed     = fs.Float64("sim-speed", 1, "run the simulated service and the sweep on a clock this many times faster than real time")
 		out       = fs.String("out", "results", "directory for the chart, CSV and JSON")
 		name      = fs.String("name", "", "base name of the output files (default sweep-sim or sweep-http)")
@@ -86,17 +86,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 	cfg := sweep.Config{Limits: ls, Duration: *duration, Count: *count, SLO: *slo, Tolerance: *tolerance}
 	var w sweep.Workload
 	if *sim {
-		if *speed != 1 {
-			cfg.Clock = sweep.Scaled(*speed)
-		}
 		s, err := sweep.NewSim(sweep.SimConfig{
 			Servers: *servers, Service: *service, Jitter: *jitter, Seed: 1,
-			MaxQueue: *queue, Reject: *reject, Clock: cfg.Clock,
+			MaxQueue: *queue, Reject: *reject, Speed: *speed,
 		})
 		if err != nil {
 			return fail("%v", err)
 		}
-		w = s
+		w, cfg.Clock = s, s.Clock()
 		if *name == "" {
 			*name = "sweep-sim"
 		}
