@@ -68,12 +68,14 @@ func relNew(t testing.TB, limit int64, opts ...pool.Option) *pool.Pool {
 func relBubble(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
-		stop := time.AfterFunc(10*time.Hour, func() {
+		tm := time.AfterFunc(10*time.Hour, func() {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
 			panic(fmt.Sprintf("%s: hang: still running after 10h of fake time\n%s", t.Name(), buf))
-		}).Stop
-		defer stop()
+		})
+		// Registered first, so run last: the watchdog also covers the
+		// cleanups that shut pools down after a failed check.
+		t.Cleanup(func() { tm.Stop() })
 		f(t)
 	})
 }
