@@ -32,7 +32,8 @@ var (
 	// ErrInvalidLimit: New or Resize was given a limit below 1.
 	ErrInvalidLimit = errors.New("pool: invalid limit")
 
-	// ErrNilJob: the job (or function) submitted is nil.
+	// ErrNilJob: the job (or function) submitted is nil, including a nil
+	// job.Func.
 	ErrNilJob = errors.New("pool: nil job")
 
 	// ErrNilContext: a nil context.Context was passed.

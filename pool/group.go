@@ -30,7 +30,8 @@ type groupJob struct {
 
 func (gj *groupJob) Run(ctx context.Context) error { return gj.j.Run(ctx) }
 
-// Group returns a new group on the pool and its ctx, derived from ctx. The
+// Group returns a new group on the pool and its ctx, derived from ctx
+// (which must not be nil, as for context.WithCancel). The
 // ctx is cancelled when a job of the group fails (returns an error, panics
 // or is cancelled) or when Wait returns, whichever comes first.
 func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
@@ -42,7 +43,7 @@ func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 // it waits for admission and fails with the group ctx's error once the
 // group has failed. The job's error also reaches Wait.
 func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
-	if j == nil {
+	if isNil(j) {
 		return nil, ErrNilJob
 	}
 	g.jobs.add(1)

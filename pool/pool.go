@@ -138,7 +138,7 @@ func (p *Pool) Limit() int64 { return p.sem.Size() }
 // when the pool is full, since it holds weight the inner job needs: give
 // such inner Submits a bounded ctx, so the wait ends in an error.
 func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
-	if j == nil {
+	if isNil(j) {
 		return nil, ErrNilJob
 	}
 	t := job.NewTask(j, opts...)
@@ -151,7 +151,7 @@ func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.
 // TrySubmit is Submit without waiting: if the job's weight is not free at
 // once, or others already wait for it, it returns ErrFull.
 func (p *Pool) TrySubmit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
-	if j == nil {
+	if isNil(j) {
 		return nil, ErrNilJob
 	}
 	t := job.NewTask(j, opts...)
@@ -180,6 +180,12 @@ func SubmitResult[T any](ctx context.Context, p *Pool, f func(ctx context.Contex
 		return nil, err
 	}
 	return r, nil
+}
+
+// isNil reports whether j is nil, or a nil job.Func.
+func isNil(j job.Job) bool {
+	f, ok := j.(job.Func)
+	return j == nil || ok && f == nil
 }
 
 // submit admits t and hands it to the executor.
@@ -231,32 +237,37 @@ func (p *Pool) acquire(ctx context.Context, w int64, block bool) error {
 	if p.jobs.closed() {
 		return ErrClosed
 	}
-	if done := ctx.Done(); done != nil {
-		select {
-		case <-done:
-			return ctx.Err()
-		default:
-		}
+	// Err, not only Done: a ctx derived through context.AfterFunc (a
+	// job's own ctx, say) reports its parent's end in Err a moment
+	// before its Done channel closes.
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if p.sem.TryAcquire(w) {
 		if !p.jobs.enter(1 + runUnit) {
 			p.sem.Release(w)
 			return ErrClosed
 		}
-		return nil
+	} else {
+		if !p.jobs.enter(1) {
+			return ErrClosed
+		}
+		if !block {
+			p.jobs.sub(1)
+			return ErrFull
+		}
+		if err := p.wait(ctx, w); err != nil {
+			p.jobs.sub(1)
+			return err
+		}
+		p.jobs.add(runUnit)
 	}
-	if !p.jobs.enter(1) {
-		return ErrClosed
-	}
-	if !block {
-		p.jobs.sub(1)
-		return ErrFull
-	}
-	if err := p.wait(ctx, w); err != nil {
-		p.jobs.sub(1)
+	if err := ctx.Err(); err != nil {
+		// Ended while we waited, in a way Done had not shown yet.
+		p.sem.Release(w)
+		p.jobs.sub(1 + runUnit)
 		return err
 	}
-	p.jobs.add(runUnit)
 	return nil
 }
 
@@ -387,7 +398,7 @@ func (p *Pool) count(s job.State) {
 // Do is the way to limit concurrent calls to a dependency from many
 // request goroutines.
 func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error) {
-	if j == nil {
+	if isNil(j) {
 		return ErrNilJob
 	}
 	if ctx == nil {
