@@ -13,7 +13,7 @@ import (
 // error. Make one with Pool.Group.
 type Group struct {
 	p      *Pool
-	ctx    context.Context
+	ctx    context.Context // what submits use: the group's ctx, see linkedCtx
 	cancel context.CancelCauseFunc
 	jobs   joiner
 
@@ -36,7 +36,24 @@ func (gj *groupJob) Run(ctx context.Context) error { return gj.j.Run(ctx) }
 // or is cancelled) or when Wait returns, whichever comes first.
 func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{p: p, ctx: gctx, cancel: cancel}, gctx
+	return &Group{p: p, ctx: &linkedCtx{Context: gctx, parent: ctx}, cancel: cancel}, gctx
+}
+
+// linkedCtx is the group's ctx whose Err also asks the parent at once. A
+// cancelCtx made from a ctx that is not one of package context's own (a
+// job's ctx, say) hears of its parent's end a goroutine later; the pool
+// checks Err around admission, and this way a group made inside a job is
+// never admitted after that job's ctx has ended.
+type linkedCtx struct {
+	context.Context
+	parent context.Context
+}
+
+func (c *linkedCtx) Err() error {
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	return c.Context.Err()
 }
 
 // Submit submits j to the pool with the group's ctx, as Pool.Submit does:

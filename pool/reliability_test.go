@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -33,16 +32,6 @@ import (
 )
 
 var relErrJob = errors.New("rel: job failed")
-
-// relKnownBug skips a test that checks a promise the library is known to
-// break (see "Open issues" in RELIABILITY.md), unless WEIR_RUN_KNOWN_BUGS
-// is set: run them with WEIR_RUN_KNOWN_BUGS=1 to check a fix.
-func relKnownBug(t *testing.T, issue string) {
-	t.Helper()
-	if os.Getenv("WEIR_RUN_KNOWN_BUGS") == "" {
-		t.Skip("KNOWN BUG, see RELIABILITY.md: " + issue)
-	}
-}
 
 // relNew makes a pool and, when the test ends, shuts it down (forcing its
 // jobs after a minute, of fake time inside a bubble), so that a failing
@@ -1687,16 +1676,15 @@ func TestPromise12SelfSubmitToFullPoolTimesOut(t *testing.T) {
 			continue
 		}
 		t.Run(e.name+"/siblings/deadline-from-job-ctx", func(t *testing.T) {
-			if e.name == "Group.Go" {
-				relKnownBug(t, "a group made from a job's ctx learns of the job ctx's deadline a goroutine hop late")
-			}
 			relBubble(t, func(t *testing.T) {
 				p := relNew(t, limit)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				var hs []*job.Handle
+				full := make(chan struct{}) // the inner submits start once every outer job holds its weight
 				for range limit {
 					h, err := p.Go(ctx, func(ctx context.Context) error {
+						<-full
 						_, err := e.call(ctx, p, noop, 1)
 						if err != context.DeadlineExceeded {
 							t.Errorf("inner %s = %v after its ctx's deadline (ctx.Err() = %v), want context.DeadlineExceeded", e.name, err, ctx.Err())
@@ -1706,6 +1694,7 @@ func TestPromise12SelfSubmitToFullPoolTimesOut(t *testing.T) {
 					require.NoError(t, err)
 					hs = append(hs, h)
 				}
+				close(full)
 				for _, h := range hs {
 					require.NoError(t, h.Wait())
 				}
