@@ -364,6 +364,7 @@ func TestLogShutdown(t *testing.T) {
 			entries := logs.FilterMessage(pool.MsgShutdown).All()
 			require.Len(t, entries, 1)
 			assert.Equal(t, true, requireFields(t, entries[0], pool.KeyForced)[pool.KeyForced])
+			p.Wait() // the cancelled job returns after Shutdown did
 			rel := logs.FilterMessage(pool.MsgReleased).All()
 			require.Len(t, rel, 1)
 			assert.Equal(t, "canceled", rel[0].ContextMap()[pool.KeyOutcome])

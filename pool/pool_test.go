@@ -39,9 +39,14 @@ var (
 // mustNew makes a pool and shuts it down when the test ends. Inside a
 // bubble the cleanup runs inside the bubble too, so the pool's goroutines
 // are gone before the bubble ends.
+// quietPanics keeps the jobs that tests make panic from printing to
+// standard error (the default when neither a logger nor a handler is
+// set; TestPanicWithoutLoggerOrHandlerGoesToStderr covers it).
+var quietPanics = pool.WithPanicHandler(func(pool.PanicInfo) {})
+
 func mustNew(t testing.TB, limit int64, opts ...pool.Option) *pool.Pool {
 	t.Helper()
-	p, err := pool.New(limit, opts...)
+	p, err := pool.New(limit, append([]pool.Option{pool.WithMaxQueued(0), quietPanics}, opts...)...)
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	t.Cleanup(func() {
@@ -417,7 +422,9 @@ func TestSubmitRejectsInvalidArgumentsWithoutWaiting(t *testing.T) {
 		assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Waiting: 1, Submitted: 1}, p.Stats())
 		release.open()
 		require.NoError(t, waiter.result(t).err)
-		require.NoError(t, g.Wait())
+		// A group loses nothing: its rejected submissions reach Wait,
+		// the first one first.
+		requirePoolErr(t, g.Wait(), pool.ErrNilJob)
 	})
 }
 
@@ -467,7 +474,7 @@ func TestSubmitWithDoneCtxReturnsCtxErrUnchanged(t *testing.T) {
 			g, gctx := p.Group(ctx)
 			_, err = g.Submit(j)
 			requireUnchanged(t, gctx.Err(), err)
-			require.NoError(t, g.Wait())
+			requireUnchanged(t, gctx.Err(), g.Wait()) // never a silent nil
 		}
 		synctest.Wait()
 		assert.Zero(t, ran.Load())
@@ -929,7 +936,8 @@ func TestDoRespectsLimitTogetherWithSubmittedJobs(t *testing.T) {
 			r1.open()
 			synctest.Wait()
 			assert.Equal(t, int32(1), ran.Load(), "Do did not run when weight was freed")
-			assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 3, Succeeded: 1}, p.Stats())
+			// A Do call shows in InUse, and is counted once it returns.
+			assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 1, Submitted: 2, Succeeded: 1}, p.Stats())
 			// The Do job holds its weight: a Submit now waits.
 			s := goSubmit(ctx, p, job.Func(func(context.Context) error { return nil }))
 			requireBlocked(t, s)
@@ -1710,7 +1718,7 @@ func TestSubmitDuringAndAfterShutdownReturnsErrClosed(t *testing.T) {
 		check("after shutdown")
 		assert.Zero(t, ran.Load())
 		assertStats(t, pool.Stats{Limit: 2, Submitted: 1, Succeeded: 1}, p.Stats())
-		require.NoError(t, g.Wait())
+		requirePoolErr(t, g.Wait(), pool.ErrClosed) // its lost submissions
 	})
 }
 
@@ -1750,12 +1758,14 @@ func TestShutdownWhileSubmitBlocked(t *testing.T) {
 		require.NoError(t, sd.result(t))
 		assert.Equal(t, 5*time.Second, time.Since(start))
 		assert.Zero(t, ran.Load())
-		require.NoError(t, g.Wait())
+		requirePoolErr(t, g.Wait(), pool.ErrClosed) // its lost submission
 	})
 }
 
-// When Shutdown's ctx ends first, it cancels the running jobs' ctxs, waits
-// for them to return, and returns ctx.Err().
+// When Shutdown's ctx ends first, it cancels the running jobs' ctxs and
+// returns ctx.Err() at once, as net/http's Server.Shutdown does; the
+// jobs finish afterwards, keeping their weight until they do, and Wait
+// and Close wait for them.
 func TestShutdownDeadlineCancelsRunningJobs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := mustNew(t, 3)
@@ -1776,8 +1786,13 @@ func TestShutdownDeadlineCancelsRunningJobs(t *testing.T) {
 		defer cancel()
 		err := p.Shutdown(ctx)
 		requireUnchanged(t, context.DeadlineExceeded, err)
-		assert.Equal(t, 3*time.Second, time.Since(start), "Shutdown must wait for cancelled jobs to return")
+		assert.Equal(t, 2*time.Second, time.Since(start), "Shutdown must return at its deadline")
+		synctest.Wait()
 		assert.Equal(t, []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}, sawDone.all())
+		// The stragglers still hold their weight and show in Stats.
+		assertStats(t, pool.Stats{Limit: 3, InUse: 3, Running: 3, Submitted: 3}, p.Stats())
+		require.NoError(t, p.Close()) // waits for them
+		assert.Equal(t, 3*time.Second, time.Since(start))
 		for _, h := range hs {
 			assert.True(t, h.State().Final())
 			assert.Equal(t, job.Canceled, h.State())
@@ -1787,21 +1802,47 @@ func TestShutdownDeadlineCancelsRunningJobs(t *testing.T) {
 	})
 }
 
-// A job that ignores its ctx keeps Shutdown waiting past its deadline.
-func TestShutdownWaitsForJobThatIgnoresCtx(t *testing.T) {
+// A job that ignores its ctx does not keep Shutdown past its deadline: it
+// runs on, holding its weight, and the pool's goroutines are released when
+// it returns.
+func TestShutdownKeepsItsDeadlineWhenAJobIgnoresCtx(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := mustNew(t, 1)
 		start := time.Now()
 		h, err := p.Submit(context.Background(), job.Func(func(context.Context) error {
-			time.Sleep(5 * time.Second)
+			time.Sleep(time.Hour)
 			return nil
 		}))
 		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		requireUnchanged(t, context.DeadlineExceeded, p.Shutdown(ctx))
-		assert.Equal(t, 5*time.Second, time.Since(start))
+		assert.Equal(t, 10*time.Second, time.Since(start))
+		assert.Equal(t, job.Running, h.State())
+		assert.Equal(t, int64(1), p.Stats().InUse)
+		p.Wait()
+		assert.Equal(t, time.Hour, time.Since(start))
 		assert.Equal(t, job.Succeeded, h.State())
+		// No goroutine of the pool is left once the straggler returned:
+		// the bubble would report it as a deadlock at its end.
+	})
+}
+
+// A job may shut down its own pool with a deadline: Shutdown returns at
+// the deadline, and the pool stops once the job returns.
+func TestShutdownWithDeadlineFromInsideAJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, 2)
+		start := time.Now()
+		h, err := p.Submit(context.Background(), job.Func(func(ctx context.Context) error {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return p.Shutdown(sctx)
+		}))
+		require.NoError(t, err)
+		requireUnchanged(t, context.DeadlineExceeded, h.Wait())
+		assert.Equal(t, time.Second, time.Since(start))
+		require.NoError(t, p.Close())
 	})
 }
 
@@ -1859,7 +1900,11 @@ func TestConcurrentShutdownsAllReturnOnceStopped(t *testing.T) {
 		wg.Wait()
 		assert.Equal(t, int64(2*time.Second), jobEnded.Load())
 		for i, r := range rets {
-			assert.Equalf(t, 2*time.Second, r.at, "Shutdown #%d returned before the pool stopped", i)
+			want := 2 * time.Second
+			if i%3 == 2 {
+				want = time.Second // at its deadline
+			}
+			assert.Equalf(t, want, r.at, "Shutdown #%d", i)
 			if i%3 == 2 {
 				requireUnchanged(t, context.DeadlineExceeded, r.err)
 			} else {
@@ -1973,15 +2018,22 @@ func TestSubmitRacingShutdown(t *testing.T) {
 			submitters.Wait()
 
 			assert.Equal(t, ranAtShutdown, ran.Load(), "a job ran after Shutdown returned")
-			assert.Equal(t, handles.Load()+doOK.Load(), ran.Load(), "every admitted job ran exactly once")
-			assert.Zero(t, bad.Load(), "an admitted job's ctx was cancelled by an unforced shutdown")
+			// A job queued when shutdown began is dropped: it resolves
+			// Canceled with ErrClosed and never runs.
+			var dropped int64
 			for _, h := range results.all() {
 				require.True(t, h.State().Final())
-				require.NoError(t, h.Err())
-				require.Equal(t, job.Succeeded, h.State())
+				if h.State() == job.Succeeded {
+					continue
+				}
+				require.Equal(t, job.Canceled, h.State())
+				require.ErrorIs(t, h.Err(), pool.ErrClosed)
+				dropped++
 			}
+			assert.Equal(t, handles.Load()+doOK.Load(), ran.Load()+dropped, "every accepted job ran exactly once or was dropped")
+			assert.Zero(t, bad.Load(), "an admitted job's ctx was cancelled by an unforced shutdown")
 			n := uint64(ran.Load())
-			assertStats(t, pool.Stats{Limit: limit, Submitted: n, Succeeded: n}, p.Stats())
+			assertStats(t, pool.Stats{Limit: limit, Submitted: n + uint64(dropped), Succeeded: n, Canceled: uint64(dropped)}, p.Stats())
 		})
 	}
 }
@@ -2004,6 +2056,7 @@ func TestForcedShutdownStopsJobsThatHaveNotStarted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = p.Shutdown(ctx)
+	p.Wait() // Shutdown returned at once; the jobs resolve when they start
 	notRun := 0
 	for _, h := range hs {
 		require.True(t, h.State().Final())
