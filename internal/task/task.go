@@ -154,14 +154,28 @@ func FromNode(n *wsem.Node) *Task {
 
 // Init prepares t, which must be new, to run j (nil to keep the job set
 // by SetJob) with the given name and weight, for the submitter's ctx
-// parent on exec, as job id.
+// parent on exec, as job id: Prepare and Bind in one.
 func (t *Task) Init(j Job, name string, weight int64, parent context.Context, exec *Exec, id uint64) {
+	t.Prepare(j, name, weight)
+	t.Bind(parent, exec, id)
+}
+
+// Prepare sets what a task is before it is submitted: its job (nil to
+// keep the one set by SetJob), name and weight. It makes Wait block
+// until Resolve.
+func (t *Task) Prepare(j Job, name string, weight int64) {
 	if j != nil {
 		t.job = j
 	}
-	t.name, t.parent, t.exec, t.id = name, parent, exec, id
+	t.name = name
 	t.node.SetWeight(weight)
 	t.wg.Add(1)
+}
+
+// Bind gives a prepared task the submitter's ctx, its executor and its ID,
+// before it can run.
+func (t *Task) Bind(parent context.Context, exec *Exec, id uint64) {
+	t.parent, t.exec, t.id = parent, exec, id
 }
 
 // Keep makes t run even if the submitter's ctx ends before it starts, as
