@@ -1,0 +1,340 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrWeight is the error Wait returns when a function's weight exceeds
+// the group's limit, so that the function could never start. Go and
+// GoWeighted return at once in that case instead of blocking forever.
+var ErrWeight = errors.New("group: weight exceeds limit")
+
+// ErrInvalidWeight is the error Wait returns when GoWeighted was given a
+// weight below 1.
+var ErrInvalidWeight = errors.New("group: invalid weight")
+
+// A Group is a collection of goroutines working on subtasks that are part
+// of the same overall task.
+//
+// A zero Group is valid, has no limit on the number of active functions,
+// and does not cancel on error. A Group must not be copied after first
+// use.
+type Group struct {
+	cancel func(error) // from WithContext; nil for a zero Group
+
+	mu      sync.Mutex
+	limited bool // SetLimit was given n >= 0
+	limit   int  // with limited: the most weight that may run at once
+	inUse   int  // weight of the functions running
+	running int  // functions running, one per goroutine of the group
+
+	// head and tail are the queue of Go callers blocked for admission,
+	// oldest first.
+	head, tail *waiter
+
+	idle chan struct{} // made by a blocked Wait, closed when running reaches 0
+
+	err  error   // the first error
+	join bool    // JoinErrors was called
+	errs []error // with join: every error, in the order recorded
+}
+
+// A waiter is a Go caller blocked until its function may start. A
+// goroutine of the group that finishes its function takes the oldest
+// waiter's function and runs it itself (or, when several fit at once,
+// starts goroutines for the others), then wakes the caller, whose Go
+// returns: one wake-up per function, and no goroutine started for it.
+type waiter struct {
+	f     func() error
+	w     int
+	next  *waiter
+	ready chan struct{} // buffered 1; signalled once the function started
+}
+
+// waiters recycles waiters with their channels, so that a blocked Go
+// allocates nothing.
+var waiters = sync.Pool{New: func() any { return &waiter{ready: make(chan struct{}, 1)} }}
+
+// WithContext returns a new Group and an associated Context derived from
+// ctx.
+//
+// The derived Context is canceled the first time a function passed to Go
+// returns a non-nil error or the first time Wait returns, whichever occurs
+// first. Its cause ([context.Cause]) is that first error, or
+// [context.Canceled] if Wait returned nil.
+func WithContext(ctx context.Context) (*Group, context.Context) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	return &Group{cancel: cancel}, ctx
+}
+
+// Wait blocks until all function calls from the Go method have returned,
+// then returns the first non-nil error (if any) from them, or with
+// [Group.JoinErrors] all of them joined. The return of every function
+// synchronizes before Wait returns. Wait also waits for Go calls that
+// are blocked for admission and their functions: a blocked Go caller's
+// function runs before Wait returns.
+//
+// Errors are kept after Wait returns: a Group used again returns the
+// same first error from its next Wait, as errgroup does.
+func (g *Group) Wait() error {
+	g.mu.Lock()
+	if g.running > 0 {
+		if g.idle == nil {
+			g.idle = make(chan struct{})
+		}
+		idle := g.idle
+		g.mu.Unlock()
+		<-idle
+		g.mu.Lock()
+	}
+	err := g.err
+	if g.join && err != nil {
+		err = errors.Join(g.errs...)
+	}
+	g.mu.Unlock()
+	if g.cancel != nil {
+		g.cancel(err)
+	}
+	return err
+}
+
+// Go calls the given function in a goroutine of the group.
+//
+// The first call to Go must happen before a Wait. It blocks until the
+// function can start without the number of functions running in the
+// group exceeding the configured limit. Functions waiting in Go start in
+// the order Go was called.
+//
+// The first function in the group that returns a non-nil error will
+// cancel the associated Context, if any. The error will be returned by
+// Wait.
+//
+// Go is GoWeighted with weight 1: under a limit of 0 it does not block
+// forever as errgroup's does, but makes Wait return [ErrWeight].
+func (g *Group) Go(f func() error) {
+	g.GoWeighted(1, f)
+}
+
+// GoWeighted is Go for a function that counts as w against the limit: it
+// blocks until the weights of the functions running, plus w, fit the
+// limit. Without a limit the weight is ignored. Waiting functions start
+// in the order of the calls, so a heavy function is never overtaken by
+// lighter ones that came after it.
+//
+// If w exceeds the limit, f never runs: GoWeighted returns at once and
+// the group records an error matching [ErrWeight], as if f had returned
+// it (the Context is canceled, Wait returns it). A w below 1 is recorded
+// as [ErrInvalidWeight] in the same way.
+func (g *Group) GoWeighted(w int, f func() error) {
+	g.mu.Lock()
+	if g.head == nil && (!g.limited || g.inUse+w <= g.limit) && w >= 1 {
+		g.inUse += w
+		g.running++
+		g.mu.Unlock()
+		go g.run(f, w)
+		return
+	}
+	if err := g.check(w); err != nil {
+		g.mu.Unlock()
+		g.fail(err)
+		return
+	}
+	wt := waiters.Get().(*waiter)
+	wt.f, wt.w = f, w
+	if g.tail == nil {
+		g.head = wt
+	} else {
+		g.tail.next = wt
+	}
+	g.tail = wt
+	g.mu.Unlock()
+	<-wt.ready
+	waiters.Put(wt)
+}
+
+// check returns why a function of weight w can never start, or nil.
+// g.mu is held.
+func (g *Group) check(w int) error {
+	if w < 1 {
+		return fmt.Errorf("%w: %d", ErrInvalidWeight, w)
+	}
+	if g.limited && w > g.limit {
+		return fmt.Errorf("%w: weight %d, limit %d", ErrWeight, w, g.limit)
+	}
+	return nil
+}
+
+// TryGo calls the given function in a goroutine of the group only if the
+// number of functions running in the group is currently below the
+// configured limit and no Go call is waiting.
+//
+// The return value reports whether the function was started.
+func (g *Group) TryGo(f func() error) bool {
+	g.mu.Lock()
+	if g.head != nil || g.limited && g.inUse+1 > g.limit {
+		g.mu.Unlock()
+		return false
+	}
+	g.inUse++
+	g.running++
+	g.mu.Unlock()
+	go g.run(f, 1)
+	return true
+}
+
+// SetLimit limits the total weight of the functions running in this group
+// to at most n: n functions started by Go, which count 1 each. A negative
+// value indicates no limit. A limit of zero will prevent any new function
+// from starting.
+//
+// Any subsequent call to the Go method will block until it can start its
+// function without exceeding the configured limit.
+//
+// The limit must not be modified while any functions in the group are
+// running: SetLimit(n) with n >= 0 then panics. Removing the limit
+// (n < 0) is allowed at any time, as in errgroup, and starts the
+// functions of every blocked Go call.
+func (g *Group) SetLimit(n int) {
+	g.mu.Lock()
+	if n < 0 {
+		g.limited = false
+		granted := g.grant()
+		g.mu.Unlock()
+		g.start(granted)
+		return
+	}
+	if g.running > 0 {
+		running := g.running
+		g.mu.Unlock()
+		panic(fmt.Errorf("group: SetLimit(%d) while %d functions of the group are still running; change the limit only when none run", n, running))
+	}
+	g.limited, g.limit = true, n
+	g.mu.Unlock()
+}
+
+// JoinErrors makes Wait return every error the group's functions
+// returned (and every [ErrWeight]), joined with [errors.Join] in the
+// order they were recorded, instead of only the first. The Context of
+// WithContext is still canceled by the first error, which stays its
+// cause. Errors recorded before JoinErrors was called are not collected;
+// call it before the first Go.
+func (g *Group) JoinErrors() {
+	g.mu.Lock()
+	g.join = true
+	g.mu.Unlock()
+}
+
+// run is the body of every goroutine of the group: it runs f, then, in a
+// loop, the function of the oldest blocked Go call that fits, and ends
+// when none does.
+func (g *Group) run(f func() error, w int) {
+	// If f panics the program crashes, as with errgroup. If f calls
+	// runtime.Goexit (t.FailNow in a test does), this goroutine ends:
+	// the deferred call releases f's weight and starts goroutines for
+	// the blocked Go calls that then fit.
+	done := false
+	defer func() {
+		if !done {
+			g.finish(w, false)
+		}
+	}()
+	for {
+		if err := f(); err != nil {
+			g.fail(err)
+		}
+		if f, w = g.finish(w, true); f == nil {
+			done = true
+			return
+		}
+	}
+}
+
+// fail records err as the group's error. The first error cancels the
+// Context before the function that returned it releases its weight, so a
+// function that starts after it sees the Context canceled.
+func (g *Group) fail(err error) {
+	g.mu.Lock()
+	first := g.err == nil
+	if first {
+		g.err = err
+	}
+	if g.join {
+		g.errs = append(g.errs, err)
+	}
+	g.mu.Unlock()
+	if first && g.cancel != nil {
+		g.cancel(err)
+	}
+}
+
+// finish releases weight w of a function that returned and grants the
+// blocked Go calls that now fit, oldest first. If cont, the caller's
+// goroutine goes on with the first granted function, which finish
+// returns with its weight; the others get goroutines of their own.
+// Otherwise (nothing granted, or !cont) the caller's goroutine ends.
+func (g *Group) finish(w int, cont bool) (func() error, int) {
+	g.mu.Lock()
+	g.inUse -= w
+	g.running--
+	first := g.grant()
+	var f func() error
+	var fw int
+	rest := first
+	if cont && first != nil {
+		f, fw = first.f, first.w
+		rest = first.next
+	}
+	if g.running == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+	g.mu.Unlock()
+	if f != nil {
+		first.f, first.next = nil, nil
+		first.ready <- struct{}{}
+	}
+	g.start(rest)
+	return f, fw
+}
+
+// grant takes from the queue every waiter that fits, oldest first,
+// counts their weight and functions as running, and returns them as a
+// list. g.mu is held.
+func (g *Group) grant() *waiter {
+	var first, last *waiter
+	for wt := g.head; wt != nil; wt = g.head {
+		if g.limited && g.inUse+wt.w > g.limit {
+			break
+		}
+		g.head = wt.next
+		if g.head == nil {
+			g.tail = nil
+		}
+		wt.next = nil
+		g.inUse += wt.w
+		g.running++
+		if last == nil {
+			first = wt
+		} else {
+			last.next = wt
+		}
+		last = wt
+	}
+	return first
+}
+
+// start starts a goroutine for each granted waiter of the list and wakes
+// its Go caller.
+func (g *Group) start(list *waiter) {
+	for wt := list; wt != nil; {
+		next := wt.next
+		f, w := wt.f, wt.w
+		wt.f, wt.next = nil, nil
+		go g.run(f, w)
+		wt.ready <- struct{}{}
+		wt = next
+	}
+}
