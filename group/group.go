@@ -38,6 +38,15 @@ type Group struct {
 
 	idle chan struct{} // made by a blocked Wait, closed when running reaches 0
 
+	// starts holds the functions admitted, in the order they were, whose
+	// goroutines have not taken them yet. Each goroutine of the group
+	// starts as spawner, the method value g.spawned made once, which
+	// takes one: a go statement with a function value and no arguments
+	// allocates nothing, where go g.run(f, w) would allocate a closure
+	// for f and w on every Go.
+	starts  ring
+	spawner func()
+
 	// spare is a waiter kept for the next blocked Go, so that a Go that
 	// blocks allocates nothing after the first. It is the group's own,
 	// not from a sync.Pool shared by all groups: a channel made in one
@@ -137,12 +146,9 @@ func (g *Group) GoWeighted(w int, f func() error) {
 	if g.head == nil && (!g.limited || g.inUse+w <= g.limit) && w >= 1 {
 		g.inUse += w
 		g.running++
+		g.push(f, w)
 		g.mu.Unlock()
-		if w == 1 {
-			go g.run1(f) // a closure of 24 bytes, as errgroup's, where (f, w) take 32
-		} else {
-			go g.run(f, w)
-		}
+		go g.spawner()
 		return
 	}
 	if err := g.check(w); err != nil {
@@ -191,8 +197,9 @@ func (g *Group) TryGo(f func() error) bool {
 	}
 	g.inUse++
 	g.running++
+	g.push(f, 1)
 	g.mu.Unlock()
-	go g.run1(f)
+	go g.spawner()
 	return true
 }
 
@@ -212,9 +219,9 @@ func (g *Group) SetLimit(n int) {
 	g.mu.Lock()
 	if n < 0 {
 		g.limited = false
-		granted := g.grant()
+		_, _, spawn := g.grant(false)
 		g.mu.Unlock()
-		g.start(granted)
+		g.spawn(spawn)
 		return
 	}
 	if g.running > 0 {
@@ -238,12 +245,17 @@ func (g *Group) JoinErrors() {
 	g.mu.Unlock()
 }
 
-// run1 is run for a function of weight 1.
-func (g *Group) run1(f func() error) { g.run(f, 1) }
+// spawned is the body of every goroutine of the group: it takes the
+// function it was started for from g.starts and runs it.
+func (g *Group) spawned() {
+	g.mu.Lock()
+	it := g.starts.pop()
+	g.mu.Unlock()
+	g.run(it.f, it.w)
+}
 
-// run is the body of every goroutine of the group: it runs f, then, in a
-// loop, the function of the oldest blocked Go call that fits, and ends
-// when none does.
+// run runs f, then, in a loop, the function of the oldest blocked Go call
+// that fits, and returns when none does.
 func (g *Group) run(f func() error, w int) {
 	// If f panics the program crashes, as with errgroup. If f calls
 	// runtime.Goexit (t.FailNow in a test does), this goroutine ends:
@@ -293,32 +305,23 @@ func (g *Group) finish(w int, cont bool) (func() error, int) {
 	g.mu.Lock()
 	g.inUse -= w
 	g.running--
-	first := g.grant()
-	var f func() error
-	var fw int
-	rest := first
-	if cont && first != nil {
-		f, fw = first.f, first.w
-		rest = first.next
-	}
+	f, fw, spawn := g.grant(cont)
 	if g.running == 0 && g.idle != nil {
 		close(g.idle)
 		g.idle = nil
 	}
 	g.mu.Unlock()
-	if f != nil {
-		first.f, first.next = nil, nil
-		first.ready <- struct{}{}
-	}
-	g.start(rest)
+	g.spawn(spawn)
 	return f, fw
 }
 
 // grant takes from the queue every waiter that fits, oldest first,
-// counts their weight and functions as running, and returns them as a
-// list. g.mu is held.
-func (g *Group) grant() *waiter {
-	var first, last *waiter
+// counts its weight and function as running, and wakes its Go caller.
+// If cont, it returns the first granted function and its weight, for
+// the calling goroutine to run; the others are put in g.starts, and
+// grant returns how many goroutines the caller must start for them,
+// with g.spawn, once it has unlocked g.mu. g.mu is held.
+func (g *Group) grant(cont bool) (f func() error, w int, spawn int) {
 	for wt := g.head; wt != nil; wt = g.head {
 		if g.limited && g.inUse+wt.w > g.limit {
 			break
@@ -327,28 +330,68 @@ func (g *Group) grant() *waiter {
 		if g.head == nil {
 			g.tail = nil
 		}
-		wt.next = nil
 		g.inUse += wt.w
 		g.running++
-		if last == nil {
-			first = wt
+		if cont && f == nil {
+			f, w = wt.f, wt.w
 		} else {
-			last.next = wt
+			g.push(wt.f, wt.w)
+			spawn++
 		}
-		last = wt
+		wt.f, wt.next = nil, nil
+		// Never blocks: the channel has room for one signal, and its
+		// caller is woken once per wait. Done under g.mu, the caller's
+		// waiter cannot be reused before we are finished with it.
+		wt.ready <- struct{}{}
 	}
-	return first
+	return f, w, spawn
 }
 
-// start starts a goroutine for each granted waiter of the list and wakes
-// its Go caller.
-func (g *Group) start(list *waiter) {
-	for wt := list; wt != nil; {
-		next := wt.next
-		f, w := wt.f, wt.w
-		wt.f, wt.next = nil, nil
-		go g.run(f, w)
-		wt.ready <- struct{}{}
-		wt = next
+// push puts f in g.starts for a goroutine that the caller starts with
+// g.spawner once it has unlocked g.mu. g.mu is held.
+func (g *Group) push(f func() error, w int) {
+	g.starts.push(item{f, w})
+	if g.spawner == nil {
+		g.spawner = g.spawned
 	}
+}
+
+// spawn starts n goroutines of the group for functions in g.starts.
+func (g *Group) spawn(n int) {
+	for range n {
+		go g.spawner()
+	}
+}
+
+// item is a function with its weight, admitted and waiting for a
+// goroutine in g.starts.
+type item struct {
+	f func() error
+	w int
+}
+
+// ring is a FIFO queue of items in a circular buffer that grows as
+// needed and never shrinks.
+type ring struct {
+	buf        []item
+	head, size int
+}
+
+func (r *ring) push(it item) {
+	if r.size == len(r.buf) {
+		buf := make([]item, max(8, 2*len(r.buf)))
+		n := copy(buf, r.buf[r.head:])
+		copy(buf[n:], r.buf[:r.head])
+		r.buf, r.head = buf, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = it
+	r.size++
+}
+
+func (r *ring) pop() item {
+	it := r.buf[r.head]
+	r.buf[r.head] = item{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+	return it
 }
