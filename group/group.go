@@ -30,13 +30,13 @@ type Group struct {
 	limited bool // SetLimit was given n >= 0
 	limit   int  // with limited: the most weight that may run at once
 	inUse   int  // weight of the functions running
-	running int  // functions running, one per goroutine of the group
+	running int  // functions admitted that have not returned
 
 	// head and tail are the queue of Go callers blocked for admission,
 	// oldest first.
 	head, tail *waiter
 
-	idle chan struct{} // made by a blocked Wait, closed when running reaches 0
+	idle chan struct{} // made by a Wait that blocks, closed when running reaches 0
 
 	// starts holds the functions admitted, in the order they were, whose
 	// goroutines have not taken them yet. Each goroutine of the group
