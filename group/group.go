@@ -103,6 +103,9 @@ func (g *Group) Wait() error {
 		<-idle
 		g.mu.Lock()
 	}
+	if g.running == 0 {
+		g.starts.release() // the group may well be done with
+	}
 	err := g.err
 	if g.join && err != nil {
 		err = errors.Join(g.errs...)
@@ -371,27 +374,55 @@ type item struct {
 }
 
 // ring is a FIFO queue of items in a circular buffer that grows as
-// needed and never shrinks.
+// needed. Its buffers come from and go back to buffers, so that groups
+// made for one task each do not grow a buffer of their own every time.
 type ring struct {
-	buf        []item
+	b          *buffer
 	head, size int
 }
 
+// buffer is the storage of a ring, pooled as a pointer so that putting it
+// back allocates nothing. Its items are zero whenever it is in the pool.
+type buffer struct{ items []item }
+
+// buffers holds the buffers of idle rings. They hold no channels, so
+// sharing them between testing/synctest bubbles is safe.
+var buffers sync.Pool
+
 func (r *ring) push(it item) {
-	if r.size == len(r.buf) {
-		buf := make([]item, max(8, 2*len(r.buf)))
-		n := copy(buf, r.buf[r.head:])
-		copy(buf[n:], r.buf[:r.head])
-		r.buf, r.head = buf, 0
+	if r.b == nil {
+		if b, ok := buffers.Get().(*buffer); ok {
+			r.b = b
+		} else {
+			r.b = &buffer{items: make([]item, 16)}
+		}
 	}
-	r.buf[(r.head+r.size)%len(r.buf)] = it
+	items := r.b.items
+	if r.size == len(items) {
+		grown := make([]item, 2*len(items))
+		n := copy(grown, items[r.head:])
+		copy(grown[n:], items[:r.head])
+		clear(items)
+		r.b.items, r.head = grown, 0
+		items = grown
+	}
+	items[(r.head+r.size)%len(items)] = it
 	r.size++
 }
 
 func (r *ring) pop() item {
-	it := r.buf[r.head]
-	r.buf[r.head] = item{}
-	r.head = (r.head + 1) % len(r.buf)
+	items := r.b.items
+	it := items[r.head]
+	items[r.head] = item{}
+	r.head = (r.head + 1) % len(items)
 	r.size--
 	return it
+}
+
+// release gives an empty ring's buffer back to buffers.
+func (r *ring) release() {
+	if r.b != nil && r.size == 0 {
+		buffers.Put(r.b)
+		r.b, r.head = nil, 0
+	}
 }
