@@ -47,3 +47,40 @@ func BenchmarkGoWait(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResults collects 1,000 ints in submission order, per op: this
+// package's Results, and errgroup with the usual slice written at each
+// function's index.
+func BenchmarkResults(b *testing.B) {
+	const n = 1000
+	for _, limit := range []int{8, -1} {
+		b.Run("limit="+strconv.Itoa(limit)+"/impl=group", func(b *testing.B) {
+			f := func() (int, error) { return 1, nil }
+			b.ReportAllocs()
+			for b.Loop() {
+				var r group.Results[int]
+				r.SetLimit(limit)
+				for range n {
+					r.Go(f)
+				}
+				if vals, err := r.Wait(); err != nil || len(vals) != n {
+					b.Fatal(len(vals), err)
+				}
+			}
+		})
+		b.Run("limit="+strconv.Itoa(limit)+"/impl=errgroup", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var g errgroup.Group
+				g.SetLimit(limit)
+				vals := make([]int, n)
+				for i := range n {
+					g.Go(func() error { vals[i] = 1; return nil })
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -11,10 +11,17 @@ import (
 // A zero Results is valid, has no limit and does not cancel on error, as
 // a zero Group. A Results must not be copied after first use.
 type Results[T any] struct {
-	g    Group
-	mu   sync.Mutex
-	vals []T // one per function since the last Wait, in the order of Go
+	g  Group
+	mu sync.Mutex
+	// The values of the functions since the last Wait, in the order of
+	// Go, n of them, in chunks that never move: a function stores its
+	// value in its own element without a lock.
+	chunks []*[chunkLen]T
+	n      int
 }
+
+// chunkLen is the number of values per chunk of a Results.
+const chunkLen = 64
 
 // ResultsWithContext returns a new Results and an associated Context
 // derived from ctx, canceled as [WithContext]'s is.
@@ -35,37 +42,36 @@ func (r *Results[T]) Go(f func() (T, error)) {
 // the weight is refused, f does not run, its value is T's zero value and
 // Wait returns the error.
 func (r *Results[T]) GoWeighted(w int, f func() (T, error)) {
-	var zero T
 	r.mu.Lock()
-	i := len(r.vals)
-	r.vals = append(r.vals, zero)
+	call := r.call(f)
+	r.n++
 	r.mu.Unlock()
-	r.g.GoWeighted(w, r.call(i, f))
+	r.g.GoWeighted(w, call)
 }
 
 // TryGo calls f in a goroutine of the group only if it can start at once,
 // as [Group.TryGo]. The return value reports whether it started; only
 // the functions that started have a value in Wait's result.
 func (r *Results[T]) TryGo(f func() (T, error)) bool {
-	var zero T
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	// f may finish before TryGo returns: it stores its value under r.mu,
-	// after the slot below exists.
-	if !r.g.TryGo(r.call(len(r.vals), f)) {
+	defer r.mu.Unlock() // no other Go may take the place meanwhile
+	if !r.g.TryGo(r.call(f)) {
 		return false
 	}
-	r.vals = append(r.vals, zero)
+	r.n++
 	return true
 }
 
-// call returns a function that runs f and stores its value at index i.
-func (r *Results[T]) call(i int, f func() (T, error)) func() error {
+// call returns a function that runs f and stores its value in place
+// r.n, making the chunk for it if needed. r.mu is held.
+func (r *Results[T]) call(f func() (T, error)) func() error {
+	if r.n/chunkLen == len(r.chunks) {
+		r.chunks = append(r.chunks, new([chunkLen]T))
+	}
+	c, i := r.chunks[r.n/chunkLen], r.n%chunkLen
 	return func() error {
 		v, err := f()
-		r.mu.Lock()
-		r.vals[i] = v
-		r.mu.Unlock()
+		c[i] = v
 		return err
 	}
 }
@@ -86,8 +92,14 @@ func (r *Results[T]) JoinErrors() { r.g.JoinErrors() }
 func (r *Results[T]) Wait() ([]T, error) {
 	err := r.g.Wait()
 	r.mu.Lock()
-	vals := r.vals
-	r.vals = nil
+	var vals []T
+	if r.n > 0 {
+		vals = make([]T, r.n)
+		for i, c := range r.chunks {
+			copy(vals[i*chunkLen:], c[:])
+		}
+	}
+	r.chunks, r.n = nil, 0
 	r.mu.Unlock()
 	return vals, err
 }
