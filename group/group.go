@@ -237,7 +237,7 @@ func (g *Group) SetLimit(n int) {
 }
 
 // JoinErrors makes Wait return every error the group's functions
-// returned (and every [ErrWeight]), joined with [errors.Join] in the
+// returned (and every weight refused), joined with [errors.Join] in the
 // order they were recorded, instead of only the first. The Context of
 // WithContext is still canceled by the first error, which stays its
 // cause. Errors recorded before JoinErrors was called are not collected;
