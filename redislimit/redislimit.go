@@ -40,9 +40,10 @@ type Semaphore struct {
 	wg      sync.WaitGroup
 
 	seenLimit, seenHeld, seenWaiting, seenRejected atomic.Int64
-	acquired, fallbacks, lost, unavailable           atomic.Uint64
-	localHeld                                        atomic.Int64
-	localLeases                                      atomic.Int64
+	acquired, fallbacks, lost, unavailable         atomic.Uint64
+	localHeld                                      atomic.Int64
+	localLeases                                    atomic.Int64
+	reading                                        atomic.Bool // the reader is blocked on the stream
 }
 
 // A waiter is an Acquire call queued in Redis. Its fields are guarded by
@@ -468,6 +469,11 @@ func (s *Semaphore) Close() error {
 	if len(ids) > 0 {
 		err = s.release(ids...)
 	}
+	if s.reading.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.o.timeout)
+		_ = wakeScript.Run(ctx, s.rdb, s.keys).Err()
+		cancel()
+	}
 	s.wg.Wait()
 	return err
 }
@@ -620,7 +626,9 @@ func (s *Semaphore) read() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.o.poll+s.o.timeout)
+		s.reading.Store(true)
 		res, err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{s.keys[6], pos}, Count: 256, Block: s.o.poll}).Result()
+		s.reading.Store(false)
 		cancel()
 		select {
 		case <-s.stop:

@@ -260,3 +260,11 @@ grant('')
 finish()
 return {limit, held, redis.call('ZCARD', KEYS[4]), tonumber(redis.call('HGET', KEYS[3], 'rejected') or '0')}
 `)
+
+// wakeScript adds an empty wake-up, so that a reader blocked on the stream
+// returns; Close uses it to stop its own reader without waiting for the
+// block to time out. Readers of other processes skip it.
+var wakeScript = redis.NewScript(`
+redis.call('XADD', KEYS[7], 'MAXLEN', '~', '1000', '*', 'id', '')
+return 1
+`)
