@@ -145,10 +145,10 @@ type serverTarget struct {
 }
 
 func newServerTarget(t *testing.T, srv *testServer, procs int, limit int64) *serverTarget {
-	st := &serverTarget{t: t, rdb: srv.client(t, "", ""), leases: map[int]*redislimit.Lease{}, errs: map[int]error{}, cancels: map[int]context.CancelFunc{}}
+	st := &serverTarget{t: t, rdb: srv.adminClient(t), leases: map[int]*redislimit.Lease{}, errs: map[int]error{}, cancels: map[int]context.CancelFunc{}}
 	name := fmt.Sprintf("conf%d", nameSeq.Add(1))
 	for range procs {
-		st.sems = append(st.sems, openOn(t, srv.client(t, "", ""), name, limit))
+		st.sems = append(st.sems, openOn(t, srv.client(t), name, limit))
 	}
 	return st
 }
@@ -264,6 +264,12 @@ func TestConformance(t *testing.T) {
 				t.Skip("redis-server not on PATH")
 			}
 			return newServerTarget(t, startRedis(t), 3, limit)
+		}},
+		{"redis-server-acl", func(t *testing.T, limit int64) target {
+			if !haveRedis() {
+				t.Skip("redis-server not on PATH")
+			}
+			return newServerTarget(t, startRedisACL(t), 3, limit)
 		}},
 	}
 	for _, tg := range targets {

@@ -21,7 +21,7 @@ var nameSeq atomic.Int64
 // open returns a semaphore on srv with a fresh name; it is closed at cleanup.
 func open(t testing.TB, srv *testServer, limit int64, opts ...redislimit.Option) *redislimit.Semaphore {
 	t.Helper()
-	return openOn(t, srv.client(t, "", ""), "t"+strconv.FormatInt(nameSeq.Add(1), 10), limit, opts...)
+	return openOn(t, srv.client(t), "t"+strconv.FormatInt(nameSeq.Add(1), 10), limit, opts...)
 }
 
 func openOn(t testing.TB, rdb redis.UniversalClient, name string, limit int64, opts ...redislimit.Option) *redislimit.Semaphore {
@@ -109,7 +109,7 @@ func TestAcquireRelease(t *testing.T) {
 	forEachServer(t, func(t *testing.T, srv *testServer) {
 		ctx := context.Background()
 		s := open(t, srv, 5)
-		rdb := srv.client(t, "", "")
+		rdb := srv.adminClient(t)
 		a, err := s.Acquire(ctx, 3)
 		require.NoError(t, err)
 		b, err := s.Acquire(ctx, 2)
@@ -193,7 +193,7 @@ func TestSetLimitGrantsWaiters(t *testing.T) {
 	forEachServer(t, func(t *testing.T, srv *testServer) {
 		ctx := context.Background()
 		s := open(t, srv, 1)
-		other := openOn(t, srv.client(t, "", ""), s.Name(), 1)
+		other := openOn(t, srv.client(t), s.Name(), 1)
 		a, err := s.Acquire(ctx, 1)
 		require.NoError(t, err)
 		got := make(chan *redislimit.Lease)
@@ -238,7 +238,7 @@ func TestCloseReleasesAndStops(t *testing.T) {
 	forEachServer(t, func(t *testing.T, srv *testServer) {
 		ctx := context.Background()
 		s := open(t, srv, 2)
-		peer := openOn(t, srv.client(t, "", ""), s.Name(), 2)
+		peer := openOn(t, srv.client(t), s.Name(), 2)
 		a, err := s.Acquire(ctx, 2)
 		require.NoError(t, err)
 		done := make(chan error)
@@ -285,4 +285,41 @@ func waitFor(t testing.TB, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestLeastPrivilege shows that the ACL the suite passes with is narrow:
+// the semaphores' user can touch nothing outside its prefix and run no
+// command but the scripts' own.
+func TestLeastPrivilege(t *testing.T) {
+	if !haveRedis() {
+		t.Skip("redis-server not on PATH")
+	}
+	srv := startRedisACL(t)
+	ctx := context.Background()
+	rdb := srv.client(t)
+	s := open(t, srv, 2)
+	l, err := s.Acquire(ctx, 1)
+	require.NoError(t, err)
+	defer l.Release()
+	for _, cmd := range [][]any{
+		{"SET", "other", "1"},
+		{"HGETALL", s.Keys()[0]},
+		{"DEL", s.Keys()[0]},
+		{"FLUSHALL"},
+		{"KEYS", "*"},
+		{"EVAL", "return redis.call('SET', KEYS[1], '1')", 1, "other"},
+		{"EVAL", "return redis.call('DEL', KEYS[1])", 1, s.Keys()[0]},
+	} {
+		err := rdb.Do(ctx, cmd...).Err()
+		require.Error(t, err, "%v", cmd)
+		assert.Regexp(t, "NOPERM|can't run this command", err.Error(), "%v", cmd)
+	}
+	// A prefix outside the user's key pattern is refused, and reported as
+	// unavailable (fail closed).
+	other, err := redislimit.New(rdb, "x", 1, redislimit.WithPrefix("elsewhere:"))
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.Acquire(ctx, 1)
+	assert.ErrorIs(t, err, redislimit.ErrUnavailable)
+	t.Logf("prefix outside the ACL: %v", err)
 }

@@ -96,7 +96,13 @@ local function grant(quiet)
       redis.call('HSET', KEYS[3], 'seq', string.format('%d', seq))
       held = held + w
       redis.call('HSET', KEYS[1], id, string.format('%d:%d', w, seq))
-      redis.call('ZADD', KEYS[2], string.format('%d', now + wt), id)
+      -- A grant lasts no longer than the waiter's heartbeat would have:
+      -- a live waiter confirms it within a poll interval, which refreshes
+      -- it to a full TTL; a dead waiter's grant lapses as its place would.
+      local exp = now + wt
+      local beat = tonumber(redis.call('ZSCORE', KEYS[6], id))
+      if beat and beat < exp then exp = beat end
+      redis.call('ZADD', KEYS[2], string.format('%d', exp), id)
       drop_waiter(id)
       granted[id] = seq
       if id ~= quiet then

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,6 +32,9 @@ type testServer struct {
 	dir  string
 	port int
 	args []string
+
+	user, pass string // the semaphores' ACL user; empty for the default user
+	admin      [2]string
 }
 
 // haveRedis reports whether a real redis-server can be started.
@@ -51,6 +55,49 @@ func forEachServer(t *testing.T, f func(t *testing.T, srv *testServer)) {
 		}
 		f(t, startRedis(t))
 	})
+	t.Run("redis-server-acl", func(t *testing.T) {
+		if !haveRedis() {
+			t.Skip("redis-server not on PATH: ran on miniredis only")
+		}
+		f(t, startRedisACL(t))
+	})
+}
+
+// aclRules is all the semaphores' user may do: run scripts on keys under
+// the default prefix, and block on the wake stream. The commands after
+// +xread are the ones the scripts call; Redis checks them against the
+// caller's ACL too.
+const aclRules = "resetkeys ~weir:sem:* resetchannels -@all " +
+	"+evalsha +eval +script|load +xread " +
+	"+time +hget +hset +hdel +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +zcard +xadd"
+
+// startRedisACL starts a redis-server whose default user is disabled; the
+// semaphores connect as a user limited to aclRules.
+func startRedisACL(t testing.TB) *testServer {
+	s := startRedis(t)
+	ctx := context.Background()
+	rdb := s.adminClient(t)
+	for _, cmd := range [][]any{
+		{"ACL", "SETUSER", "admin", "on", ">admin-pw", "~*", "&*", "+@all"},
+		append([]any{"ACL", "SETUSER", "weir", "on", ">weir-pw"}, anys(strings.Fields(aclRules))...),
+		{"ACL", "SETUSER", "default", "off"},
+	} {
+		if err := rdb.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
+	s.admin = [2]string{"admin", "admin-pw"}
+	s.user, s.pass = "weir", "weir-pw"
+	t.Logf("server: redis-server %s, semaphores connect as ACL user weir: %s; default user off", s.addr(), aclRules)
+	return s
+}
+
+func anys(ss []string) []any {
+	a := make([]any, len(ss))
+	for i, s := range ss {
+		a[i] = s
+	}
+	return a
 }
 
 func startMiniredis(t testing.TB) *testServer {
@@ -100,7 +147,7 @@ func (s *testServer) start() {
 		c, err := net.DialTimeout("tcp", s.addr(), 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			rdb := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
+			rdb := redis.NewClient(&redis.Options{Addr: s.addr(), Username: s.admin[0], Password: s.admin[1], MaxRetries: -1})
 			err = rdb.Ping(context.Background()).Err()
 			rdb.Close()
 			if err == nil {
@@ -164,8 +211,17 @@ func (s *testServer) advance(d time.Duration) {
 	time.Sleep(d)
 }
 
-// client returns a go-redis client for the server, closed at cleanup.
-func (s *testServer) client(t testing.TB, user, pass string) *redis.Client {
+// client returns a go-redis client for the semaphores, closed at cleanup.
+func (s *testServer) client(t testing.TB) *redis.Client {
+	return s.dial(t, s.user, s.pass)
+}
+
+// adminClient returns a client that may run any command.
+func (s *testServer) adminClient(t testing.TB) *redis.Client {
+	return s.dial(t, s.admin[0], s.admin[1])
+}
+
+func (s *testServer) dial(t testing.TB, user, pass string) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{
 		Addr: s.addr(), Username: user, Password: pass,
 		MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second,
