@@ -21,3 +21,7 @@ func (l *Lease) ID() string { return l.id }
 // Keys returns the semaphore's Redis keys: holders, expiry, state, queue,
 // wants, beats, wake.
 func (s *Semaphore) Keys() []string { return s.keys }
+
+// Stall stops (or resumes) the refresher's round trips, as if the process
+// could not reach Redis while its jobs kept running.
+func (s *Semaphore) Stall(on bool) { s.stalled.Store(on) }

@@ -44,6 +44,7 @@ type Semaphore struct {
 	localHeld                                      atomic.Int64
 	localLeases                                    atomic.Int64
 	reading                                        atomic.Bool // the reader is blocked on the stream
+	stalled                                        atomic.Bool // tests: the refresher skips its round trips, as in a stalled process
 }
 
 // A waiter is an Acquire call queued in Redis. Its fields are guarded by
@@ -529,6 +530,9 @@ func (s *Semaphore) keep() {
 }
 
 func (s *Semaphore) heartbeat() {
+	if s.stalled.Load() {
+		return
+	}
 	s.mu.Lock()
 	hs := make([]string, 0, len(s.leases))
 	for id := range s.leases {

@@ -225,6 +225,9 @@ func (s *testServer) dial(t testing.TB, user, pass string) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{
 		Addr: s.addr(), Username: user, Password: pass,
 		MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second,
+		// The settings the package doc recommends: deadlines bound round
+		// trips, and a dead server is reported at once.
+		ContextTimeoutEnabled: true, DialerRetries: 1,
 	})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
