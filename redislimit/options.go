@@ -89,7 +89,10 @@ func WithPollInterval(d time.Duration) Option {
 }
 
 // WithTimeout bounds each round trip to Redis (default 2s), including the
-// ones Release and Close make, which have no ctx of their own.
+// ones Release and Close make, which have no ctx of their own. go-redis
+// applies a ctx deadline to reads and writes only when the client's
+// Options.ContextTimeoutEnabled is true; otherwise its ReadTimeout bounds
+// them.
 func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.timeout = d })
 }
