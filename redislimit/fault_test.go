@@ -421,3 +421,26 @@ func TestFaultReplicaPromotion(t *testing.T) {
 		l.Release() // the old primary is gone: counted as unavailable, freed by TTL
 	}
 }
+
+// TestRefresherWakesForEveryNewLease guards a lost wake-up: the refresher
+// and the stream reader once shared one wake channel, so when the reader
+// took the wake-up, a new lease was never refreshed and expired under its
+// job.
+func TestRefresherWakesForEveryNewLease(t *testing.T) {
+	srv := startMiniredis(t)
+	ctx := context.Background()
+	const ttl, poll = 300 * time.Millisecond, 50 * time.Millisecond
+	for i := range 10 {
+		s := open(t, srv, 1, redislimit.WithTTL(ttl), redislimit.WithPollInterval(poll))
+		l, err := s.Acquire(ctx, 1)
+		require.NoError(t, err)
+		srv.advance(ttl * 2 / 3)
+		time.Sleep(ttl/3 + 2*poll) // the refresher's round trip is due
+		srv.advance(ttl * 2 / 3)   // past the first expiry
+		st, err := s.Stats(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, st.InUse, "round %d: lease not refreshed", i)
+		l.Release()
+		require.NoError(t, s.Close())
+	}
+}

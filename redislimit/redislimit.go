@@ -30,14 +30,15 @@ type Semaphore struct {
 
 	limit atomic.Int64 // New's limit, then SetLimit's; seeds Redis when it has none
 
-	mu      sync.Mutex
-	closed  bool
-	leases  map[string]*Lease // leases granted by Redis and not yet released or lost
-	waiters map[string]*waiter
-	stream  string // the reader's position in the wake stream
-	kick    chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	closed   bool
+	leases   map[string]*Lease // leases granted by Redis and not yet released or lost
+	waiters  map[string]*waiter
+	stream   string        // the reader's position in the wake stream
+	keepKick chan struct{} // wakes the idle refresher
+	readKick chan struct{} // wakes the idle reader
+	stop     chan struct{}
+	wg       sync.WaitGroup
 
 	seenLimit, seenHeld, seenWaiting, seenRejected atomic.Int64
 	acquired, fallbacks, lost, unavailable         atomic.Uint64
@@ -93,15 +94,16 @@ func New(rdb redis.UniversalClient, name string, limit int64, opts ...Option) (*
 	}
 	base := o.prefix + "{" + name + "}:"
 	s := &Semaphore{
-		rdb:     rdb,
-		name:    name,
-		keys:    []string{base + "holders", base + "expiry", base + "state", base + "queue", base + "wants", base + "beats", base + "wake"},
-		o:       o,
-		leases:  make(map[string]*Lease),
-		waiters: make(map[string]*waiter),
-		stream:  "$",
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
+		rdb:      rdb,
+		name:     name,
+		keys:     []string{base + "holders", base + "expiry", base + "state", base + "queue", base + "wants", base + "beats", base + "wake"},
+		o:        o,
+		leases:   make(map[string]*Lease),
+		waiters:  make(map[string]*waiter),
+		stream:   "$",
+		keepKick: make(chan struct{}, 1),
+		readKick: make(chan struct{}, 1),
+		stop:     make(chan struct{}),
 	}
 	if o.fallback == fallbackLocal {
 		s.local = semaphore.NewWeighted(o.localN)
@@ -493,7 +495,10 @@ func signal(c chan struct{}) {
 }
 
 // poke wakes the refresher and the reader if they are idle.
-func (s *Semaphore) poke() { signal(s.kick) }
+func (s *Semaphore) poke() {
+	signal(s.keepKick)
+	signal(s.readKick)
+}
 
 // keep is the refresher: while this process holds leases it refreshes them
 // all every TTL/3 in one round trip; while it has waiters, the same round
@@ -509,7 +514,7 @@ func (s *Semaphore) keep() {
 		s.mu.Unlock()
 		if nh == 0 && nw == 0 {
 			select {
-			case <-s.kick:
+			case <-s.keepKick:
 				last = time.Now() // whatever arrives was just sent
 				continue
 			case <-s.stop:
@@ -623,7 +628,7 @@ func (s *Semaphore) read() {
 		s.mu.Unlock()
 		if nw == 0 {
 			select {
-			case <-s.kick:
+			case <-s.readKick:
 				continue
 			case <-s.stop:
 				return
