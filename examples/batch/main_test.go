@@ -427,24 +427,44 @@ func TestRuns(t *testing.T) {
 	assert.Nil(t, runs(nil, all))
 }
 
-// TestOutcome pins how a handle's end sorts an input. The last case is a
-// job admitted but not yet running when a forced shutdown comes: the pool
-// ends its executor ctx with cause pool.ErrClosed, and Wait returns that
-// (not context.Canceled), built here the way the pool builds it.
+// TestOutcome pins how a handle's end sorts an input. The last cases are
+// jobs queued behind a busy pool that never run: one whose submit ctx
+// ended, and one dropped by a shutdown, whose error matches
+// pool.ErrClosed (not only context.Canceled).
 func TestOutcome(t *testing.T) {
-	resolved := func(f func(context.Context) error, parent, base context.Context) *job.Handle {
-		task := job.NewTask(job.Func(f))
-		task.Start(1, parent, base)
-		task.Run()
-		task.Resolve()
-		return task.Handle()
+	newPool := func() *pool.Pool {
+		p, err := pool.New(1)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = p.Close() })
+		return p
+	}
+	resolved := func(f func(context.Context) error, parent, _ context.Context) *job.Handle {
+		p := newPool()
+		h, err := p.Go(parent, f)
+		require.NoError(t, err)
+		_ = h.Wait()
+		return h
+	}
+	// queuedThen queues f behind a job that holds the pool, then ends it
+	// the way end says, and returns its handle once it resolved.
+	queuedThen := func(f func(context.Context) error, end func(p *pool.Pool, cancel context.CancelFunc)) *job.Handle {
+		p := newPool()
+		release := make(chan struct{})
+		_, err := p.Go(context.Background(), func(context.Context) error { <-release; return nil })
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h, err := p.Go(ctx, f)
+		require.NoError(t, err)
+		end(p, cancel)
+		_ = h.Wait()
+		close(release)
+		return h
 	}
 	bg := context.Background()
-	canceledCtx, cancel := context.WithCancel(bg)
-	cancel()
-	closedBase, closeBase := context.WithCancelCause(bg)
-	closeBase(pool.ErrClosed)
 	ran := false
+	forced, stop := context.WithCancel(bg)
+	stop()
 
 	for _, tt := range []struct {
 		name      string
@@ -458,8 +478,10 @@ func TestOutcome(t *testing.T) {
 		{"injected", resolved(func(context.Context) error { return errInjected }, bg, nil), nil, failed},
 		{"other error", resolved(func(context.Context) error { return os.ErrPermission }, bg, nil), nil, failed},
 		{"canceled while running", resolved(func(ctx context.Context) error { return context.Canceled }, bg, nil), nil, canceled},
-		{"parent ended before it ran", resolved(func(context.Context) error { ran = true; return nil }, canceledCtx, nil), nil, canceled},
-		{"forced shutdown before it ran", resolved(func(context.Context) error { ran = true; return nil }, bg, closedBase), nil, canceled},
+		{"parent ended before it ran", queuedThen(func(context.Context) error { ran = true; return nil },
+			func(_ *pool.Pool, cancel context.CancelFunc) { cancel() }), nil, canceled},
+		{"shutdown before it ran", queuedThen(func(context.Context) error { ran = true; return nil },
+			func(p *pool.Pool, _ context.CancelFunc) { _ = p.Shutdown(forced) }), nil, canceled},
 	} {
 		st, _ := outcome(tt.h, tt.submitErr)
 		assert.Equal(t, tt.want, st, tt.name)
