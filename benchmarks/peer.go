@@ -57,7 +57,7 @@ type Peer struct {
 
 // Peers is every peer, weir first.
 var Peers = []Peer{
-	{Name: "weir", New: func(limit int, work func()) Pool { return NewWeir(limit, work) }, Blocking: true},
+	{Name: "weir", New: func(limit int, work func()) Pool { return NewWeir(limit, work) }},
 	{Name: "ants", New: NewAnts, Blocking: true},
 	{Name: "pond", New: NewPond},
 	{Name: "conc", New: NewConc, Blocking: true},

@@ -8,8 +8,10 @@ import (
 	"github.com/weir-go/weir/semaphore"
 )
 
-// weirPool is weir's pool. Go is Submit with the handle dropped: weir has
-// no submission without a handle, so fire-and-forget still allocates one.
+// weirPool is weir's pool with its default queue: Submit never waits while
+// the queue has room, and a queued job is an entry, not a goroutine. Go is
+// Submit with the handle dropped: weir has no submission without a
+// handle, so fire-and-forget still allocates one.
 type weirPool struct {
 	p   *pool.Pool
 	j   job.Job

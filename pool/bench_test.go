@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -137,6 +138,38 @@ func BenchmarkDo(b *testing.B) {
 			_ = noop(ctx)
 			s.Release(1)
 		}
+	})
+}
+
+// BenchmarkDoContended is Do from 16 goroutines on a limit of 4, so that
+// most calls wait, against a channel semaphore around the same call.
+func BenchmarkDoContended(b *testing.B) {
+	ctx := context.Background()
+	const limit, callers = 4, 16
+	run := func(b *testing.B, call func()) {
+		b.ReportAllocs()
+		b.SetParallelism(callers / runtime.GOMAXPROCS(0))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				call()
+			}
+		})
+	}
+	b.Run("weir-do", func(b *testing.B) {
+		p := newPool(b, limit)
+		run(b, func() {
+			if err := p.Do(ctx, noop); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("chansem", func(b *testing.B) {
+		sem := make(chan struct{}, limit)
+		run(b, func() {
+			sem <- struct{}{}
+			_ = noop(ctx)
+			<-sem
+		})
 	})
 }
 

@@ -975,7 +975,12 @@ func (p *Pool) logShutdown() {
 	})
 }
 
-// Close is Shutdown without a deadline: it waits for every job to finish.
+// Close drains the pool and stops it: it waits until every job submitted
+// so far has finished, the queued ones included (as Wait does), then shuts
+// the pool down as Shutdown without a deadline does, and returns nil. A
+// job submitted while Close runs may be run or dropped. Use Shutdown to
+// drop the queued jobs instead, or to bound the wait.
 func (p *Pool) Close() error {
+	p.Wait()
 	return p.Shutdown(context.Background())
 }

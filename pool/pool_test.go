@@ -1576,7 +1576,7 @@ func TestResizeDuringAndAfterShutdownReturnsErrClosed(t *testing.T) {
 		release := newLatch(t)
 		_, err := p.Submit(context.Background(), holder(nil, release))
 		require.NoError(t, err)
-		sd := goCall(p.Close)
+		sd := goCall(func() error { return p.Shutdown(context.Background()) })
 		requireBlocked(t, sd)
 		requirePoolErr(t, p.Resize(5), pool.ErrClosed)
 		release.open()

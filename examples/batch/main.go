@@ -196,9 +196,11 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 	}
 	defer p.Close()
 
-	// On an interrupt, shut the pool down: a Submit waiting for
-	// admission fails with pool.ErrClosed, so no more inputs are
-	// admitted; running jobs get cfg.grace to finish, and then their ctx
+	// Every input is submitted at once: those that do not fit the budget
+	// wait in the pool's queue, as entries, not goroutines. On an
+	// interrupt, shut the pool down: the queued inputs are dropped (their
+	// handles end with pool.ErrClosed: not started) and no more are
+	// submitted; running jobs get cfg.grace to finish, and then their ctx
 	// is canceled. Jobs are submitted with a ctx that the interrupt does
 	// not cancel, so that the grace period means something.
 	shutdown := make(chan struct{})
@@ -216,6 +218,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 		prog           = newProgress(out, len(inputs), cfg.tty)
 		results        = make([]counts, len(inputs)) // slot i written by job i only
 		handles        = make([]*job.Handle, len(inputs))
+		started        = make([]atomic.Bool, len(inputs)) // slot i set by job i when it starts
 		submitErrs     = make([]error, len(inputs))
 	)
 	for i, in := range inputs {
@@ -224,6 +227,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 		}
 		fj := &fileJob{in: in, fail: cfg.injects(i, in.name), cost: cfg.cost, out: &results[i]}
 		j := job.Func(func(ctx context.Context) error {
+			started[i].Store(true)
 			now := inFlight.Add(in.weight)
 			for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
 			}
@@ -254,7 +258,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 	r := &report{Total: len(inputs), Counts: map[string]counts{}}
 	for i, in := range inputs {
 		r.Inputs = append(r.Inputs, in.name)
-		switch st, err := outcome(handles[i], submitErrs[i]); st {
+		switch st, err := outcome(handles[i], submitErrs[i], started[i].Load()); st {
 		case done:
 			r.Done = append(r.Done, in.name)
 			r.Counts[in.name] = results[i]
@@ -283,9 +287,9 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 	return r, nil
 }
 
-// outcome sorts one input by its handle (nil if never admitted) and the
-// error of its Submit.
-func outcome(h *job.Handle, submitErr error) (status, error) {
+// outcome sorts one input by its handle (nil if never submitted), the
+// error of its Submit, and whether its job started.
+func outcome(h *job.Handle, submitErr error, started bool) (status, error) {
 	if submitErr != nil {
 		return failed, submitErr
 	}
@@ -296,8 +300,11 @@ func outcome(h *job.Handle, submitErr error) (status, error) {
 	switch {
 	case err == nil:
 		return done, nil
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, pool.ErrClosed): // admitted, but the shutdown came before it ran
+	case errors.Is(err, pool.ErrClosed) && !started:
+		// Still in the pool's queue when the shutdown came, or admitted
+		// just before a forced stop: it never started.
+		return notStarted, nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return canceled, err
 	default:
 		return failed, err

@@ -319,7 +319,9 @@ func TestCancelAfterKFiles(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var finished atomic.Int64
-				cfg := config{dir: dir, budget: 16, unit: 4096, cost: 10 * time.Millisecond, failEvery: 9,
+				// A long grace: the running files finish, so that the
+				// files not started are exactly the ones still queued.
+				cfg := config{dir: dir, budget: 16, unit: 4096, cost: 10 * time.Millisecond, failEvery: 9, grace: time.Hour,
 					afterFile: func(string) {
 						if finished.Add(1) == int64(k) {
 							cancel()
@@ -343,7 +345,8 @@ func TestCancelAfterKFiles(t *testing.T) {
 				for _, n := range r.Done {
 					assert.False(t, injected[n], "%s was injected but is done", n)
 				}
-				// Not started is a suffix of the inputs: admission is in order.
+				// Not started is a suffix of the inputs: admission is in order
+				// (FIFO), and the queued files are dropped.
 				assert.Equal(t, r.Inputs[len(r.Inputs)-len(r.NotStarted):], r.NotStarted)
 			})
 		})
@@ -470,20 +473,21 @@ func TestOutcome(t *testing.T) {
 		name      string
 		h         *job.Handle
 		submitErr error
+		started   bool
 		want      status
 	}{
-		{"never admitted", nil, nil, notStarted},
-		{"submit failed", nil, pool.ErrWeightExceedsLimit, failed},
-		{"succeeded", resolved(func(context.Context) error { return nil }, bg, nil), nil, done},
-		{"injected", resolved(func(context.Context) error { return errInjected }, bg, nil), nil, failed},
-		{"other error", resolved(func(context.Context) error { return os.ErrPermission }, bg, nil), nil, failed},
-		{"canceled while running", resolved(func(ctx context.Context) error { return context.Canceled }, bg, nil), nil, canceled},
+		{"never admitted", nil, nil, false, notStarted},
+		{"submit failed", nil, pool.ErrWeightExceedsLimit, false, failed},
+		{"succeeded", resolved(func(context.Context) error { return nil }, bg, nil), nil, true, done},
+		{"injected", resolved(func(context.Context) error { return errInjected }, bg, nil), nil, true, failed},
+		{"other error", resolved(func(context.Context) error { return os.ErrPermission }, bg, nil), nil, true, failed},
+		{"canceled while running", resolved(func(ctx context.Context) error { return context.Canceled }, bg, nil), nil, true, canceled},
 		{"parent ended before it ran", queuedThen(func(context.Context) error { ran = true; return nil },
-			func(_ *pool.Pool, cancel context.CancelFunc) { cancel() }), nil, canceled},
+			func(_ *pool.Pool, cancel context.CancelFunc) { cancel() }), nil, false, canceled},
 		{"shutdown before it ran", queuedThen(func(context.Context) error { ran = true; return nil },
-			func(p *pool.Pool, _ context.CancelFunc) { _ = p.Shutdown(forced) }), nil, canceled},
+			func(p *pool.Pool, _ context.CancelFunc) { _ = p.Shutdown(forced) }), nil, false, notStarted},
 	} {
-		st, _ := outcome(tt.h, tt.submitErr)
+		st, _ := outcome(tt.h, tt.submitErr, tt.started)
 		assert.Equal(t, tt.want, st, tt.name)
 	}
 	assert.False(t, ran)

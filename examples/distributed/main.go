@@ -210,7 +210,7 @@ func worker(env string, out io.Writer) int {
 			break
 		}
 	}
-	if err := p.Shutdown(ctx); err != nil && jobErr == nil {
+	if err := p.Close(); err != nil && jobErr == nil { // runs every queued job, then stops
 		jobErr = err
 	}
 	if jobErr != nil {
