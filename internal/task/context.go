@@ -45,8 +45,12 @@ var canceledCause = func() context.Context {
 // carries the submitter's values and deadline, and it ends when the
 // submitter's ctx ends, when the job is cancelled, when the executor
 // forces its jobs to stop, or when Run has returned, whichever is first;
-// Err and context.Cause report that first reason. Err and Done take no
-// lock until the ctx has ended or Done is first asked for.
+// Err and context.Cause report that first reason. The end of the
+// submitter's ctx and a forced stop are noticed when someone looks: Err,
+// the registrations Done makes, or Cancel and the end of Run, which look
+// before they record their own reason; if both ended before anyone
+// looked, the submitter's is reported. Err and Done take no lock until
+// the ctx has ended or Done is first asked for.
 type ctx Task
 
 // Ctx returns the job's ctx.
