@@ -52,7 +52,7 @@ func requireSameErr(t testing.TB, want, got error) {
 }
 
 // runResolve runs a started task on the calling goroutine and resolves it.
-func runResolve(tk *job.Task) (job.State, error) {
+func runResolve(tk *testTask) (job.State, error) {
 	st, err := tk.Run()
 	tk.Resolve()
 	return st, err
@@ -60,7 +60,7 @@ func runResolve(tk *job.Task) (job.State, error) {
 
 // runTask starts tk with ID 1 under context.Background, runs it on the
 // calling goroutine and resolves it.
-func runTask(tk *job.Task) (job.State, error) {
+func runTask(tk *testTask) (job.State, error) {
 	tk.Start(1, context.Background(), nil)
 	return runResolve(tk)
 }
@@ -131,7 +131,7 @@ func TestFuncRunCallsFunction(t *testing.T) {
 
 func TestStructTypeIsJob(t *testing.T) {
 	g := &greeter{greeting: "hello"}
-	tk := job.NewTask(g, job.WithName("world"))
+	tk := newTask(g, job.WithName("world"))
 	assert.Same(t, g, tk.Job())
 
 	st, err := runTask(tk)
@@ -166,7 +166,7 @@ func TestNewTask(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ran := false
-			tk := job.NewTask(job.Func(func(context.Context) error {
+			tk := newTask(job.Func(func(context.Context) error {
 				ran = true
 				return nil
 			}), tt.opts...)
@@ -251,13 +251,29 @@ func TestOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			name, weight := job.Options(tt.give...)
+			name, weight := applyOptions(tt.give...)
 			assert.Equal(t, tt.wantName, name)
 			assert.Equal(t, tt.wantWeight, weight)
 		})
 	}
 }
 
+// TestOptionsDoNotAllocate checks that an Option is a value: making one
+// and applying it, as an executor does, allocates nothing.
+func TestOptionsDoNotAllocate(t *testing.T) {
+	name := "fetch"
+	allocs := testing.AllocsPerRun(100, func() {
+		opts := [...]job.Option{job.WithName(name), job.WithWeight(3)}
+		n, w := applyOptions(opts[:]...)
+		if n != name || w != 3 {
+			panic("options not applied")
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// TestDefaultName checks the name of a job submitted without WithName:
+// "job-" and its ID.
 func TestDefaultName(t *testing.T) {
 	tests := []struct {
 		give uint64
@@ -270,22 +286,27 @@ func TestDefaultName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			assert.Equal(t, tt.want, job.DefaultName(tt.give))
+			tk := newTask(job.Func(func(context.Context) error { return nil }))
+			tk.Start(tt.give, context.Background(), nil)
+			assert.Equal(t, tt.want, tk.Handle().Name())
+			info, ok := infoOf(t, tk)
+			require.True(t, ok)
+			assert.Equal(t, tt.want, info.Name)
 		})
 	}
 }
 
-func TestStamp(t *testing.T) {
-	tests := []int64{0, 1, -1, 1700000000000000000, math.MinInt64, math.MaxInt64}
-	for _, give := range tests {
-		t.Run(fmt.Sprint(give), func(t *testing.T) {
-			tk := job.NewTask(job.Func(func(context.Context) error { return nil }))
-			tk.SetStamp(give)
-			assert.Equal(t, give, tk.Stamp())
-			tk.SetStamp(give ^ 0x5a)
-			assert.Equal(t, give^0x5a, tk.Stamp())
-		})
-	}
+// infoOf runs tk, which must be started, and returns what FromContext
+// said inside it.
+func infoOf(t testing.TB, tk *testTask) (info job.Info, ok bool) {
+	t.Helper()
+	tk.t.SetJob(job.Func(func(ctx context.Context) error {
+		info, ok = job.FromContext(ctx)
+		return nil
+	}))
+	_, err := runResolve(tk)
+	require.NoError(t, err)
+	return info, ok
 }
 
 // TestLifecycle follows a task from NewTask to Resolve and checks that the
@@ -310,7 +331,7 @@ func TestLifecycle(t *testing.T) {
 					inErr   error
 					inDone  bool
 				)
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					inState, inErr, inDone = h.State(), h.Err(), isClosed(h.Done())
 					close(started)
 					<-release
@@ -400,7 +421,7 @@ func TestRunOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			tk := job.NewTask(job.Func(func(context.Context) error {
+			tk := newTask(job.Func(func(context.Context) error {
 				calls++
 				return tt.give
 			}))
@@ -427,9 +448,10 @@ func TestRunOutcome(t *testing.T) {
 // ender is a way for a job's ctx to end while the job runs.
 type ender struct {
 	name string
-	// setup returns the task's parent and base contexts, a function that
-	// ends the job's ctx, and the error the job's ctx must then report.
-	setup func(t *testing.T, h *job.Handle) (parent, base context.Context, end func(), want error)
+	// setup returns the task's parent context and executor, a function
+	// that ends the job's ctx, the error the job's ctx must then report,
+	// and its cause.
+	setup func(t *testing.T, h *job.Handle) (parent context.Context, x *executor, end func(), want, wantCause error)
 }
 
 // enders lists every way a running job's ctx can end. Their setup functions
@@ -439,48 +461,58 @@ func enders() []ender {
 	return []ender{
 		{
 			name: "Cancel",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
-				return bg, nil, h.Cancel, context.Canceled
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
+				return bg, nil, h.Cancel, context.Canceled, context.Canceled
+			},
+		},
+		{
+			name: "Cancel with executor",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
+				x := newExecutor()
+				t.Cleanup(x.release)
+				return bg, x, h.Cancel, context.Canceled, context.Canceled
 			},
 		},
 		{
 			name: "parent canceled",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
 				parent, cancel := context.WithCancel(bg)
 				t.Cleanup(cancel)
-				return parent, nil, cancel, context.Canceled
+				return parent, nil, cancel, context.Canceled, context.Canceled
 			},
 		},
 		{
 			name: "parent canceled with cause",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
 				parent, cancel := context.WithCancelCause(bg)
 				t.Cleanup(func() { cancel(nil) })
-				return parent, nil, func() { cancel(errShutdown) }, context.Canceled
+				return parent, nil, func() { cancel(errShutdown) }, context.Canceled, errShutdown
 			},
 		},
 		{
 			name: "parent deadline",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
 				parent, cancel := context.WithTimeout(bg, time.Minute)
 				t.Cleanup(cancel)
-				return parent, nil, func() { time.Sleep(2 * time.Minute) }, context.DeadlineExceeded
+				return parent, nil, func() { time.Sleep(2 * time.Minute) }, context.DeadlineExceeded, context.DeadlineExceeded
 			},
 		},
 		{
-			name: "base canceled",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
-				base, cancel := context.WithCancel(bg)
+			name: "forced stop",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
+				x := newExecutor()
+				t.Cleanup(x.release)
+				return bg, x, x.stop, context.Canceled, errForced
+			},
+		},
+		{
+			name: "forced stop with cancelable parent",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func(), error, error) {
+				parent, cancel := context.WithCancel(bg)
 				t.Cleanup(cancel)
-				return bg, base, cancel, context.Canceled
-			},
-		},
-		{
-			name: "base canceled with cause",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func(), error) {
-				base, cancel := context.WithCancelCause(bg)
-				t.Cleanup(func() { cancel(nil) })
-				return bg, base, func() { cancel(errShutdown) }, context.Canceled
+				x := newExecutor()
+				t.Cleanup(x.release)
+				return parent, x, x.stop, context.Canceled, errForced
 			},
 		},
 	}
@@ -499,9 +531,10 @@ func TestContextEndsWhileRunning(t *testing.T) {
 					var (
 						jobCtx     context.Context
 						errs       []error
+						cause      error
 						doneClosed bool
 					)
-					tk := job.NewTask(job.Func(func(ctx context.Context) error {
+					tk := newTask(job.Func(func(ctx context.Context) error {
 						jobCtx = ctx
 						if mode == "Done" {
 							done := ctx.Done()
@@ -516,12 +549,13 @@ func TestContextEndsWhileRunning(t *testing.T) {
 						for range 3 {
 							errs = append(errs, ctx.Err())
 						}
+						cause = context.Cause(ctx)
 						doneClosed = isClosed(ctx.Done())
 						return errStopped
 					}))
 					h := tk.Handle()
-					parent, base, end, want := e.setup(t, h)
-					tk.Start(1, parent, base)
+					parent, x, end, want, wantCause := e.setup(t, h)
+					tk.Start(1, parent, x)
 					var (
 						runState job.State
 						runErr   error
@@ -546,6 +580,8 @@ func TestContextEndsWhileRunning(t *testing.T) {
 					assert.True(t, doneClosed, "ctx.Done() open after ctx.Err() = %v", want)
 					// Still the same error once Run has returned.
 					requireSameErr(t, want, jobCtx.Err())
+					requireSameErr(t, wantCause, cause)
+					requireSameErr(t, wantCause, context.Cause(jobCtx))
 					assert.True(t, isClosed(jobCtx.Done()))
 				})
 			})
@@ -566,10 +602,11 @@ func TestContextErrImpliesDoneClosed(t *testing.T) {
 					closedNow   bool
 					closedLater bool
 					errLater    error
+					causeLater  error
 				)
 				var h *job.Handle
 				var end func()
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					done := ctx.Done()
 					end()
 					errNow = ctx.Err()
@@ -580,12 +617,13 @@ func TestContextErrImpliesDoneClosed(t *testing.T) {
 					case <-time.After(time.Hour):
 					}
 					errLater = ctx.Err()
+					causeLater = context.Cause(ctx)
 					return nil
 				}))
 				h = tk.Handle()
-				parent, base, endFn, want := e.setup(t, h)
+				parent, x, endFn, want, wantCause := e.setup(t, h)
 				end = endFn
-				tk.Start(1, parent, base)
+				tk.Start(1, parent, x)
 
 				_, err := runResolve(tk)
 
@@ -595,6 +633,7 @@ func TestContextErrImpliesDoneClosed(t *testing.T) {
 				}
 				assert.True(t, closedLater, "ctx.Done() never closed; ctx.Err() = %v", errLater)
 				requireSameErr(t, want, errLater)
+				requireSameErr(t, wantCause, causeLater)
 			})
 		})
 	}
@@ -616,51 +655,66 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 	bg := context.Background()
 	afters := []struct {
 		name  string
-		setup func(t *testing.T, h *job.Handle) (parent, base context.Context, after func())
+		setup func(t *testing.T, h *job.Handle) (parent context.Context, x *executor, after func())
 	}{
 		{
 			name: "nothing happens",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
 				return bg, nil, func() {}
 			},
 		},
 		{
-			name: "cancelable parent left alone",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
+			name: "cancelable parent and executor left alone",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
 				parent, cancel := context.WithCancel(bg)
 				t.Cleanup(cancel)
-				base, cancelBase := context.WithCancel(bg)
-				t.Cleanup(cancelBase)
-				return parent, base, func() {}
+				x := newExecutor()
+				t.Cleanup(x.release)
+				return parent, x, func() {}
 			},
 		},
 		{
 			name: "parent canceled afterwards",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
 				parent, cancel := context.WithCancel(bg)
 				t.Cleanup(cancel)
 				return parent, nil, cancel
 			},
 		},
 		{
+			name: "parent canceled with cause afterwards",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
+				parent, cancel := context.WithCancelCause(bg)
+				t.Cleanup(func() { cancel(nil) })
+				return parent, nil, func() { cancel(errShutdown) }
+			},
+		},
+		{
 			name: "parent deadline passes afterwards",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
 				parent, cancel := context.WithTimeout(bg, time.Minute)
 				t.Cleanup(cancel)
 				return parent, nil, func() { time.Sleep(2 * time.Minute) }
 			},
 		},
 		{
-			name: "base canceled afterwards",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
-				base, cancel := context.WithCancelCause(bg)
-				t.Cleanup(func() { cancel(nil) })
-				return bg, base, func() { cancel(errShutdown) }
+			name: "forced stop afterwards",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
+				x := newExecutor()
+				t.Cleanup(x.release)
+				return bg, x, x.stop
+			},
+		},
+		{
+			name: "executor released afterwards",
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
+				x := newExecutor()
+				return bg, x, x.release
 			},
 		},
 		{
 			name: "Cancel afterwards",
-			setup: func(t *testing.T, h *job.Handle) (context.Context, context.Context, func()) {
+			setup: func(t *testing.T, h *job.Handle) (context.Context, *executor, func()) {
 				return bg, nil, h.Cancel
 			},
 		},
@@ -680,7 +734,7 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 						synctest.Test(t, func(t *testing.T) {
 							var retained context.Context
 							var taken <-chan struct{}
-							tk := job.NewTask(job.Func(func(ctx context.Context) error {
+							tk := newTask(job.Func(func(ctx context.Context) error {
 								retained = ctx
 								touch.touch(ctx)
 								if touch.name == "Done taken" {
@@ -689,8 +743,8 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 								return ret.give
 							}))
 							h := tk.Handle()
-							parent, base, afterFn := after.setup(t, h)
-							tk.Start(1, parent, base)
+							parent, x, afterFn := after.setup(t, h)
+							tk.Start(1, parent, x)
 
 							_, err := tk.Run()
 							requireSameErr(t, ret.give, err)
@@ -702,6 +756,7 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 
 							require.NotNil(t, retained)
 							requireSameErr(t, context.Canceled, retained.Err())
+							requireSameErr(t, context.Canceled, context.Cause(retained))
 							assert.True(t, isClosed(retained.Done()), "retained ctx.Done() open")
 							if taken != nil {
 								assert.True(t, isClosed(taken), "ctx.Done() taken while running is open")
@@ -710,6 +765,7 @@ func TestContextEndsWhenRunReturns(t *testing.T) {
 							if when == "before Resolve" {
 								tk.Resolve()
 								requireSameErr(t, context.Canceled, retained.Err())
+								requireSameErr(t, context.Canceled, context.Cause(retained))
 								assert.True(t, isClosed(retained.Done()))
 							}
 							requireSameErr(t, ret.give, h.Wait())
@@ -737,7 +793,7 @@ func TestCancelWhileRunning(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				started := make(chan struct{})
 				var ctxErr error
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					done := ctx.Done()
 					close(started)
 					<-done
@@ -766,7 +822,7 @@ func TestCancelTwiceWhileRunning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		started := make(chan struct{})
 		var ctxErr error
-		tk := job.NewTask(job.Func(func(ctx context.Context) error {
+		tk := newTask(job.Func(func(ctx context.Context) error {
 			done := ctx.Done()
 			close(started)
 			<-done
@@ -806,7 +862,7 @@ func TestCancelAfterEnd(t *testing.T) {
 		for _, when := range []string{"before Resolve", "after Resolve"} {
 			t.Run(tt.name+"/"+when, func(t *testing.T) {
 				var retained context.Context
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					retained = ctx
 					return tt.fn(ctx)
 				}))
@@ -842,17 +898,17 @@ func TestCancelAfterEnd(t *testing.T) {
 func TestCancelBeforeRun(t *testing.T) {
 	tests := []struct {
 		name    string
-		prepare func(tk *job.Task)
+		prepare func(tk *testTask)
 	}{
-		{name: "after Start", prepare: func(tk *job.Task) {
+		{name: "after Start", prepare: func(tk *testTask) {
 			tk.Start(1, context.Background(), nil)
 			tk.Handle().Cancel()
 		}},
-		{name: "before Start", prepare: func(tk *job.Task) {
+		{name: "before Start", prepare: func(tk *testTask) {
 			tk.Handle().Cancel()
 			tk.Start(1, context.Background(), nil)
 		}},
-		{name: "twice", prepare: func(tk *job.Task) {
+		{name: "twice", prepare: func(tk *testTask) {
 			tk.Start(1, context.Background(), nil)
 			tk.Handle().Cancel()
 			tk.Handle().Cancel()
@@ -861,7 +917,7 @@ func TestCancelBeforeRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ran := false
-			tk := job.NewTask(job.Func(func(context.Context) error {
+			tk := newTask(job.Func(func(context.Context) error {
 				ran = true
 				return nil
 			}))
@@ -948,7 +1004,7 @@ func TestParentDoneBeforeRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ran := false
-				tk := job.NewTask(job.Func(func(context.Context) error {
+				tk := newTask(job.Func(func(context.Context) error {
 					ran = true
 					return nil
 				}))
@@ -968,62 +1024,39 @@ func TestParentDoneBeforeRun(t *testing.T) {
 	}
 }
 
-func TestBaseDoneBeforeRun(t *testing.T) {
-	bg := context.Background()
+// TestForcedBeforeRun checks that a job whose executor has forced its
+// jobs to stop never runs and ends Canceled with the executor's error,
+// whether or not the executor has ended its base ctx yet.
+func TestForcedBeforeRun(t *testing.T) {
 	tests := []struct {
-		name string
-		base func(t *testing.T) context.Context
-		want error
+		name  string
+		force func(x *executor)
 	}{
-		{
-			name: "canceled with cause",
-			base: func(t *testing.T) context.Context {
-				ctx, cancel := context.WithCancelCause(bg)
-				cancel(errShutdown)
-				return ctx
-			},
-			want: errShutdown,
-		},
-		{
-			name: "canceled without cause",
-			base: func(t *testing.T) context.Context {
-				ctx, cancel := context.WithCancel(bg)
-				cancel()
-				return ctx
-			},
-			want: context.Canceled,
-		},
-		{
-			name: "deadline exceeded",
-			base: func(t *testing.T) context.Context {
-				ctx, cancel := context.WithTimeout(bg, time.Second)
-				t.Cleanup(cancel)
-				time.Sleep(2 * time.Second)
-				return ctx
-			},
-			want: context.DeadlineExceeded,
-		},
+		{name: "stopped", force: (*executor).stop},
+		{name: "Forced set, base not yet ended", force: func(x *executor) { x.exec.Forced.Store(true) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ran := false
-				tk := job.NewTask(job.Func(func(context.Context) error {
+				tk := newTask(job.Func(func(context.Context) error {
 					ran = true
 					return nil
 				}))
 				h := tk.Handle()
-				base := tt.base(t)
-				requireSameErr(t, tt.want, context.Cause(base))
-				tk.Start(1, bg, base)
+				x := newExecutor()
+				defer x.release()
+				tt.force(x)
+				tk.Start(1, context.Background(), x)
 
 				st, err := runResolve(tk)
 
-				assert.False(t, ran, "job ran under a done base ctx")
+				assert.False(t, ran, "job ran after its executor forced a stop")
 				assert.Equal(t, job.Canceled, st)
-				requireSameErr(t, tt.want, err)
+				requireSameErr(t, errForced, err)
+				require.ErrorIs(t, err, job.ErrCanceled)
 				assert.Equal(t, job.Canceled, h.State())
-				requireSameErr(t, tt.want, h.Wait())
+				requireSameErr(t, errForced, h.Wait())
 			})
 		})
 	}
@@ -1062,7 +1095,7 @@ func TestContextCarriesParentValuesAndDeadline(t *testing.T) {
 					hasDeadline       bool
 					errDuring         error
 				)
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					gotValue = ctx.Value(ctxKey{})
 					missing = ctx.Value(otherKey{})
 					gotDeadline, hasDeadline = ctx.Deadline()
@@ -1091,21 +1124,22 @@ func TestDerivedContext(t *testing.T) {
 		t.Run("ends with job ctx/"+e.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				started := make(chan struct{})
-				var derivedErr error
-				tk := job.NewTask(job.Func(func(ctx context.Context) error {
+				var derivedErr, derivedCause error
+				tk := newTask(job.Func(func(ctx context.Context) error {
 					d, cancel := context.WithCancel(ctx)
 					defer cancel()
 					close(started)
 					select {
 					case <-d.Done():
 						derivedErr = d.Err()
+						derivedCause = context.Cause(d)
 					case <-time.After(time.Hour):
 					}
 					return d.Err()
 				}))
 				h := tk.Handle()
-				parent, base, end, want := e.setup(t, h)
-				tk.Start(1, parent, base)
+				parent, x, end, want, wantCause := e.setup(t, h)
+				tk.Start(1, parent, x)
 				go runResolve(tk)
 				<-started
 
@@ -1114,6 +1148,7 @@ func TestDerivedContext(t *testing.T) {
 
 				require.Error(t, derivedErr, "derived ctx not done an hour after the job's ctx ended")
 				requireSameErr(t, want, derivedErr)
+				requireSameErr(t, wantCause, derivedCause)
 				assert.Equal(t, job.Canceled, h.State())
 			})
 		})
@@ -1122,7 +1157,7 @@ func TestDerivedContext(t *testing.T) {
 	t.Run("own cancel leaves job ctx alone", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var derivedErr, jobErr error
-			tk := job.NewTask(job.Func(func(ctx context.Context) error {
+			tk := newTask(job.Func(func(ctx context.Context) error {
 				d, cancel := context.WithCancel(ctx)
 				cancel()
 				<-d.Done()
@@ -1140,7 +1175,7 @@ func TestDerivedContext(t *testing.T) {
 	t.Run("retained derived ctx ends when Run returns", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var derived context.Context
-			tk := job.NewTask(job.Func(func(ctx context.Context) error {
+			tk := newTask(job.Func(func(ctx context.Context) error {
 				d, cancel := context.WithCancel(ctx)
 				t.Cleanup(cancel)
 				derived = d
@@ -1183,7 +1218,7 @@ func TestFromContext(t *testing.T) {
 				got = append(got, seen{info, ok, job.NameFrom(ctx)})
 			}
 			parent := context.WithValue(context.Background(), otherKey{}, 0)
-			tk := job.NewTask(job.Func(func(ctx context.Context) error {
+			tk := newTask(job.Func(func(ctx context.Context) error {
 				look(ctx)
 				look(context.WithValue(ctx, otherKey{}, 1))
 				d, cancel := context.WithCancel(ctx)
@@ -1208,9 +1243,9 @@ func TestFromContext(t *testing.T) {
 
 func TestFromContextInnermostJob(t *testing.T) {
 	var outerInfo, innerInfo, afterInner job.Info
-	outer := job.NewTask(job.Func(func(ctx context.Context) error {
+	outer := newTask(job.Func(func(ctx context.Context) error {
 		outerInfo, _ = job.FromContext(ctx)
-		inner := job.NewTask(job.Func(func(ictx context.Context) error {
+		inner := newTask(job.Func(func(ictx context.Context) error {
 			innerInfo, _ = job.FromContext(ictx)
 			return nil
 		}), job.WithName("inner"), job.WithWeight(2))
@@ -1266,7 +1301,7 @@ func TestPanic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var retained context.Context
-			tk := job.NewTask(job.Func(func(ctx context.Context) error {
+			tk := newTask(job.Func(func(ctx context.Context) error {
 				retained = ctx
 				panic(tt.give)
 			}))
@@ -1315,7 +1350,7 @@ func TestPanic(t *testing.T) {
 }
 
 func TestPanicNil(t *testing.T) {
-	tk := job.NewTask(job.Func(func(context.Context) error {
+	tk := newTask(job.Func(func(context.Context) error {
 		panic(nil) // becomes a *runtime.PanicNilError
 	}))
 
@@ -1357,7 +1392,7 @@ func TestGoexit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var retained context.Context
 		after := false
-		tk := job.NewTask(job.Func(func(ctx context.Context) error {
+		tk := newTask(job.Func(func(ctx context.Context) error {
 			retained = ctx
 			runtime.Goexit()
 			after = true
@@ -1429,8 +1464,8 @@ func TestResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := job.NewResult(tt.fn, job.WithName("answer"), job.WithWeight(2))
-			tk := r.Task()
+			r := job.NewResult(tt.fn)
+			tk := resultTask(r, job.WithName("answer"), job.WithWeight(2))
 			require.NotNil(t, tk)
 			assert.Equal(t, int64(2), tk.Weight())
 			assert.Equal(t, int64(2), r.Weight())
@@ -1470,12 +1505,13 @@ func TestResult(t *testing.T) {
 
 func TestResultDefaults(t *testing.T) {
 	r := job.NewResult(func(context.Context) (string, error) { return "hi", nil })
+	tk := resultTask(r)
 	assert.Equal(t, int64(1), r.Weight())
-	assert.Equal(t, int64(1), r.Task().Weight())
-	r.Task().Start(9, context.Background(), nil)
+	assert.Equal(t, int64(1), tk.Weight())
+	tk.Start(9, context.Background(), nil)
 	assert.Equal(t, "job-9", r.Name())
 
-	_, err := runResolve(r.Task())
+	_, err := runResolve(tk)
 
 	require.NoError(t, err)
 	v, err := r.Wait()
@@ -1489,10 +1525,11 @@ func TestResultCanceledBeforeRun(t *testing.T) {
 		ran = true
 		return 1, nil
 	})
-	r.Task().Start(1, context.Background(), nil)
+	tk := resultTask(r)
+	tk.Start(1, context.Background(), nil)
 	r.Cancel()
 
-	st, err := runResolve(r.Task())
+	st, err := runResolve(tk)
 
 	assert.False(t, ran)
 	assert.Equal(t, job.Canceled, st)
@@ -1511,7 +1548,7 @@ func TestResultCanceledWhileRunning(t *testing.T) {
 			<-ctx.Done()
 			return "partial", ctx.Err()
 		})
-		tk := r.Task()
+		tk := resultTask(r)
 		tk.Start(1, context.Background(), nil)
 		go runResolve(tk)
 		<-started
@@ -1532,7 +1569,7 @@ func TestResultGoexit(t *testing.T) {
 			runtime.Goexit()
 			return 1, nil
 		})
-		tk := r.Task()
+		tk := resultTask(r)
 		tk.Start(1, context.Background(), nil)
 		go func() {
 			defer tk.Resolve()
@@ -1551,7 +1588,7 @@ func TestResultGoexit(t *testing.T) {
 func TestDoneSelectable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		tk := job.NewTask(job.Func(func(context.Context) error {
+		tk := newTask(job.Func(func(context.Context) error {
 			<-release
 			return nil
 		}))
@@ -1581,7 +1618,7 @@ func TestDoneSelectable(t *testing.T) {
 func TestWaitFromManyGoroutines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		tk := job.NewTask(job.Func(func(context.Context) error {
+		tk := newTask(job.Func(func(context.Context) error {
 			<-release
 			return errBoom
 		}))
@@ -1650,7 +1687,7 @@ func TestJobWritesVisibleAfterWait(t *testing.T) {
 					n    int
 					data map[string]int
 				)
-				tk := job.NewTask(job.Func(func(context.Context) error {
+				tk := newTask(job.Func(func(context.Context) error {
 					n = 42
 					data = map[string]int{"a": 1}
 					return e.end()
@@ -1673,8 +1710,9 @@ func TestJobWritesVisibleAfterWait(t *testing.T) {
 			n = 7
 			return []int{1, 2, 3}, nil
 		})
-		r.Task().Start(1, context.Background(), nil)
-		go runResolve(r.Task())
+		tk := resultTask(r)
+		tk.Start(1, context.Background(), nil)
+		go runResolve(tk)
 
 		v, err := r.Wait()
 

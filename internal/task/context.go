@@ -45,8 +45,12 @@ var canceledCause = func() context.Context {
 // carries the submitter's values and deadline, and it ends when the
 // submitter's ctx ends, when the job is cancelled, when the executor
 // forces its jobs to stop, or when Run has returned, whichever is first;
-// Err and context.Cause report that first reason. Err and Done take no
-// lock until the ctx has ended or Done is first asked for.
+// Err and context.Cause report that first reason. The end of the
+// submitter's ctx and a forced stop are noticed when someone looks: Err,
+// the registrations Done makes, or Cancel and the end of Run, which look
+// before they record their own reason; if both ended before anyone
+// looked, the submitter's is reported. Err and Done take no lock until
+// the ctx has ended or Done is first asked for.
 type ctx Task
 
 // Ctx returns the job's ctx.
@@ -114,8 +118,20 @@ func (t *Task) ctxReason() uint32 {
 }
 
 // endCtx ends the job's ctx for reason unless it has ended already, and
-// cancels its inner ctx, if it has one, with the cause.
+// cancels its inner ctx, if it has one, with the cause. The submitter's
+// ctx and a forced stop are noticed only when someone looks; if one of
+// them has ended unnoticed, it came first, and it is the reason recorded.
 func (t *Task) endCtx(reason uint32) {
+	if t.flags.Load()&reasonMask != 0 {
+		return
+	}
+	if reason != reasonParent {
+		if t.parent != nil && t.parent.Err() != nil {
+			reason = reasonParent
+		} else if reason != reasonForced && t.exec != nil && t.exec.Forced.Load() {
+			reason = reasonForced
+		}
+	}
 	for {
 		f := t.flags.Load()
 		if f&reasonMask != 0 {
@@ -159,13 +175,19 @@ func (t *Task) inner() context.Context {
 	if s.innerCtx != nil {
 		return s.innerCtx
 	}
-	s.innerCtx, s.cancel = context.WithCancelCause(t.parent)
 	if r := (t.flags.Load() & reasonMask) >> reasonShift; r != 0 {
-		if r != reasonParent {
+		// Ended already. Unless it ended with the submitter's ctx, the
+		// inner ctx must not come from that ctx: if it has ended since,
+		// its cause would be reported instead of the first one.
+		if r == reasonParent {
+			s.innerCtx, s.cancel = context.WithCancelCause(t.parent)
+		} else {
+			s.innerCtx, s.cancel = context.WithCancelCause(context.Background())
 			s.cancel(t.cause(r))
 		}
 		return s.innerCtx
 	}
+	s.innerCtx, s.cancel = context.WithCancelCause(t.parent)
 	if t.exec != nil && t.exec.Base != nil {
 		s.stopBase = context.AfterFunc(t.exec.Base, func() { t.endCtx(reasonForced) })
 	}
