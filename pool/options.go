@@ -21,6 +21,7 @@ type options struct {
 	adapt      limit.Controller
 	onPanic    func(PanicInfo)
 	observers  []Observer
+	shared     SharedLimit
 }
 
 type optionFunc func(*options) error

@@ -60,6 +60,7 @@ type Pool struct {
 	stopper  sync.Once // starts the goroutine that releases it after a forced shutdown
 	logged   sync.Once // logs the shutdown
 
+	shared  SharedLimit      // nil unless WithSharedLimit
 	adapt   limit.Controller // nil unless WithAdaptiveLimit
 	adaptMu sync.Mutex       // one Observe at a time
 }
@@ -118,6 +119,7 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 		obs:     o.observers,
 		sem:     wsem.NewStrict(limit, o.maxQueued, o.maxWaiting),
 		adapt:   o.adapt,
+		shared:  o.shared,
 	}
 	p.sem.Wake = p.wake
 	p.sem.OnAccept = p.accept
@@ -494,7 +496,7 @@ func (p *Pool) runOne(t *task.Task) *task.Task {
 	if p.watching() {
 		p.admitted(t)
 	}
-	t.Run()
+	p.runTask(t)
 	goexit = false
 	return p.dispatch(p.finish(t), true)
 }
@@ -700,7 +702,11 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 			panic(v)
 		}
 	}()
-	err = j.Run(ctx)
+	if p.shared != nil {
+		err = p.runShared(ctx, j, w)
+	} else {
+		err = j.Run(ctx)
+	}
 	state = outcome(ctx, err)
 	return err
 }
@@ -754,7 +760,11 @@ func (p *Pool) doWatched(ctx context.Context, j job.Job, name string, w int64, s
 			panic(v)
 		}
 	}()
-	err = j.Run(ctx)
+	if p.shared != nil {
+		err = p.runShared(ctx, j, w)
+	} else {
+		err = j.Run(ctx)
+	}
 	state = outcome(ctx, err)
 	return err
 }

@@ -353,6 +353,17 @@ func (t *Task) Run() (state uint32, err error) {
 	return state, err
 }
 
+// Abort records that the task did not run because the executor could not
+// start it, with err: Canceled if its ctx has ended, else Failed.
+func (t *Task) Abort(err error) {
+	st := Failed
+	if t.ctxReason() != 0 {
+		st = Canceled
+	}
+	t.outcome, t.err = st, err
+	t.endCtx(reasonEnded)
+}
+
 // Drop records that the task never ran, with err, for Resolve.
 func (t *Task) Drop(err error) {
 	t.outcome, t.err = Canceled, err
