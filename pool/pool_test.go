@@ -1959,7 +1959,9 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 func TestSubmitRacingShutdown(t *testing.T) {
 	for _, limit := range []int64{1, 4, 64} {
 		t.Run("limit="+strconv.FormatInt(limit, 10), func(t *testing.T) {
-			p, err := pool.New(limit)
+			// A short queue: the submitters also block on it, and
+			// shutdown meets jobs queued and submitters waiting.
+			p, err := pool.New(limit, pool.WithMaxQueued(int(limit)), quietPanics)
 			require.NoError(t, err)
 			ctx := context.Background()
 			var ran, handles, doOK atomic.Int64

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -1878,9 +1879,14 @@ func TestPromise13LogsBalance(t *testing.T) {
 // from other goroutines, jobs work by yielding) and checks promises 6, 7
 // and 13 throughout, then that the heap and the goroutine count return to
 // their starting level.
+//
+// It runs only when WEIR_SOAK=1, so that the README's test command stays
+// fast; .ci/run runs it as a step of its own:
+//
+//	WEIR_SOAK=1 go test -race -run 'TestPromise14Soak' ./pool
 func TestPromise14Soak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak test: skipped with -short")
+	if os.Getenv("WEIR_SOAK") != "1" {
+		t.Skip("soak test: set WEIR_SOAK=1 to run it")
 	}
 	total := relSoakJobs
 	relSoak(t, total)
