@@ -43,10 +43,10 @@ func NewAIMD(c AIMDConfig) (*AIMD, error) {
 		c.Backoff = 0.9
 	}
 	if c.Backoff <= 0 || c.Backoff >= 1 {
-		return nil, fmt.Errorf("limit: AIMD backoff %v is not in (0, 1)", c.Backoff)
+		return nil, fmt.Errorf("%w: AIMD backoff %v is not in (0, 1)", ErrInvalidConfig, c.Backoff)
 	}
 	if c.Timeout < 0 {
-		return nil, fmt.Errorf("limit: AIMD timeout %v is negative", c.Timeout)
+		return nil, fmt.Errorf("%w: AIMD timeout %v is negative", ErrInvalidConfig, c.Timeout)
 	}
 	return &AIMD{min: c.Min, max: c.Max, backoff: c.Backoff, timeout: c.Timeout}, nil
 }

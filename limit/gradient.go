@@ -89,13 +89,13 @@ func NewGradient(c GradientConfig) (*Gradient, error) {
 	}
 	switch {
 	case c.Tolerance < 1:
-		return nil, fmt.Errorf("limit: Gradient tolerance %v is below 1", c.Tolerance)
+		return nil, fmt.Errorf("%w: Gradient tolerance %v is below 1", ErrInvalidConfig, c.Tolerance)
 	case c.Smoothing <= 0 || c.Smoothing > 1:
-		return nil, fmt.Errorf("limit: Gradient smoothing %v is not in (0, 1]", c.Smoothing)
+		return nil, fmt.Errorf("%w: Gradient smoothing %v is not in (0, 1]", ErrInvalidConfig, c.Smoothing)
 	case c.QueueSize < 0:
-		return nil, fmt.Errorf("limit: Gradient queue size %v is negative", c.QueueSize)
+		return nil, fmt.Errorf("%w: Gradient queue size %v is negative", ErrInvalidConfig, c.QueueSize)
 	case c.LongWindow < 1:
-		return nil, fmt.Errorf("limit: Gradient long window %d is below 1", c.LongWindow)
+		return nil, fmt.Errorf("%w: Gradient long window %d is below 1", ErrInvalidConfig, c.LongWindow)
 	}
 	return &Gradient{
 		min: c.Min, max: c.Max,

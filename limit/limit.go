@@ -3,6 +3,7 @@ package limit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -11,6 +12,10 @@ import (
 // fmt.Errorf("%w: %s", limit.ErrDropped, resp.Status), so that IsDrop
 // sees it.
 var ErrDropped = errors.New("limit: dropped")
+
+// ErrInvalidConfig is matched (errors.Is) by every error of NewAIMD and
+// NewGradient: a field of the config is out of its range.
+var ErrInvalidConfig = errors.New("limit: invalid config")
 
 // Sample is one finished job, as a controller sees it.
 type Sample struct {
@@ -48,7 +53,7 @@ func clamp(v, lo, hi int64) int64 {
 // checkBounds validates a controller's bounds.
 func checkBounds(lo, hi int64) error {
 	if lo < 1 || hi < lo {
-		return errors.New("limit: bounds must satisfy 1 <= Min <= Max")
+		return fmt.Errorf("%w: bounds must satisfy 1 <= Min <= Max", ErrInvalidConfig)
 	}
 	return nil
 }

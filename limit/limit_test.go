@@ -39,7 +39,7 @@ func TestNewAIMDRejectsBadConfig(t *testing.T) {
 		{Min: 1, Max: 10, Timeout: -time.Second},
 	} {
 		_, err := limit.NewAIMD(give)
-		require.Error(t, err, "%+v", give)
+		require.ErrorIs(t, err, limit.ErrInvalidConfig, "%+v", give)
 		assert.Contains(t, err.Error(), "limit:")
 	}
 }
@@ -134,7 +134,7 @@ func TestNewGradientRejectsBadConfig(t *testing.T) {
 		{Min: 1, Max: 10, LongWindow: -1},
 	} {
 		_, err := limit.NewGradient(give)
-		require.Error(t, err, "%+v", give)
+		require.ErrorIs(t, err, limit.ErrInvalidConfig, "%+v", give)
 	}
 }
 
