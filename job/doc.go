@@ -19,9 +19,12 @@
 //
 // # Cost
 //
-// A handle is one allocation. Its Done channel is made only when someone
-// asks for it (Done, or Wait before the job has finished), and the job's
-// ctx is the handle itself seen as a context.Context, so it costs nothing
-// until the job calls ctx.Done(); only then does it register with the
-// submitter's ctx, as context.WithCancel would.
+// A handle is one allocation. Wait parks without a channel; a Done
+// channel is made only when someone calls Done. The job's ctx is the
+// handle itself seen as a context.Context: Err and Value cost no lock and
+// no allocation. Only when the job first asks for ctx.Done() (or derives
+// a ctx from it) does it make a context.WithCancelCause of the
+// submitter's ctx, so that the end of the submitter's ctx, and its own
+// end, reach every ctx derived from it at once, with no goroutine; and
+// context.Cause reports the first reason it ended.
 package job
