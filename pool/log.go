@@ -37,7 +37,7 @@ const (
 // debugOn reports whether Debug events would be written; the time stamps
 // they need are taken only then.
 func (p *Pool) debugOn() bool {
-	return p.log.Core().Enabled(zapcore.DebugLevel)
+	return p.logSet && p.log.Core().Enabled(zapcore.DebugLevel)
 }
 
 func (p *Pool) logAcquired(name string, id uint64, weight int64, waited time.Duration) {

@@ -693,11 +693,21 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	state := task.Panicked
 	defer func() {
+		if state == task.Succeeded {
+			// The common case, kept short: count, give the weight back.
+			p.dc.succeeded.Add(1)
+			if granted := p.sem.ReleaseTasks(w); granted != nil {
+				p.dispatch(granted, false)
+			}
+			return
+		}
 		var v any
 		if state == task.Panicked {
 			v, state, err = doRecover(recover())
 		}
-		p.dispatch(p.end(w, state, err, &p.dc, nil), false)
+		if granted := p.end(w, state, err, &p.dc, nil); granted != nil {
+			p.dispatch(granted, false)
+		}
 		if v != nil {
 			panic(v)
 		}

@@ -393,7 +393,7 @@ func (s *Weighted) Remove(x *Node, onlyBlocked bool) (removed bool, granted *Nod
 // queued, even if n is available. TryAcquire panics if n is negative.
 func (s *Weighted) TryAcquire(n int64) bool {
 	if n < 0 {
-		panic("semaphore: TryAcquire called with negative weight " + strconv.FormatInt(n, 10))
+		negative("TryAcquire", n)
 	}
 	for {
 		st := s.state.Load()
@@ -404,6 +404,14 @@ func (s *Weighted) TryAcquire(n int64) bool {
 			return true
 		}
 	}
+}
+
+// negative panics for a negative weight passed to call; out of line, so
+// that the fast paths stay small enough to inline.
+//
+//go:noinline
+func negative(call string, n int64) {
+	panic("semaphore: " + call + " called with negative weight " + strconv.FormatInt(n, 10))
 }
 
 // Release releases the semaphore with a weight of n, and grants, in order,
@@ -423,16 +431,17 @@ func (s *Weighted) mustBeEmpty(granted *Node) {
 // ReleaseTasks is Release that returns the task nodes it granted, linked
 // by Next, for the caller to run. Blocked ones have been woken already.
 func (s *Weighted) ReleaseTasks(n int64) *Node {
-	if n < 0 {
-		panic("semaphore: Release called with negative weight " + strconv.FormatInt(n, 10))
+	if st := s.state.Load(); st&slowFlag == 0 && n >= 0 &&
+		uint64(n) <= uint64(s.size.Load())-st && s.state.CompareAndSwap(st, st+uint64(n)) {
+		// held = size - avail >= n: checked again under mu when in doubt.
+		return nil
 	}
-	st := s.state.Load()
-	if st&slowFlag == 0 {
-		// held = size - avail; checked again under mu when in doubt.
-		if size := s.size.Load(); uint64(n) <= uint64(size)-st &&
-			s.state.CompareAndSwap(st, st+uint64(n)) {
-			return nil
-		}
+	return s.releaseSlow(n)
+}
+
+func (s *Weighted) releaseSlow(n int64) *Node {
+	if n < 0 {
+		negative("Release", n)
 	}
 	s.mu.Lock()
 	granted := s.releaseLocked(n)
