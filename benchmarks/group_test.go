@@ -1,11 +1,13 @@
 package benchmarks
 
 import (
+	"context"
 	"testing"
 
 	"github.com/alitto/pond/v2"
 	concpool "github.com/sourcegraph/conc/pool"
 	"github.com/weir-go/weir/group"
+	"github.com/weir-go/weir/pool"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -20,7 +22,8 @@ var groupLimits = []int{8, groupBatch}
 // BenchmarkGroup (scenario 8) makes a group, gives it 1,000 no-op
 // functions and waits for them; ns/op is the whole batch. It compares
 // the groups that errgroup users would pick: weir's group (errgroup's
-// API), errgroup with SetLimit, a conc pool with WithMaxGoroutines (its
+// API), weir's pool.Group (on a pool of the same limit, made once),
+// errgroup with SetLimit, a conc pool with WithMaxGoroutines (its
 // Wait ends the pool, so a pool per batch) and a pond group on a pond
 // pool of the same limit, made once (pond's groups borrow a pool). The
 // function is made once, so allocs/op are what each group adds.
@@ -35,6 +38,28 @@ func BenchmarkGroup(b *testing.B) {
 					g.SetLimit(limit)
 					for range groupBatch {
 						g.Go(f)
+					}
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("weir-pool", func(b *testing.B) {
+				// pool.Group: a group on a weir pool of the same limit,
+				// made once, sharing its weighted limit.
+				p, err := pool.New(int64(limit))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close()
+				jf := func(context.Context) error { return nil }
+				b.ReportAllocs()
+				for b.Loop() {
+					g, _ := p.Group(ctx)
+					for range groupBatch {
+						if _, err := g.Go(jf); err != nil {
+							b.Fatal(err)
+						}
 					}
 					if err := g.Wait(); err != nil {
 						b.Fatal(err)

@@ -292,9 +292,11 @@ func (p *Pool) unsubmit(err error) error {
 // submitter.
 func (p *Pool) enqueue(ctx context.Context, t *task.Task, w int64) error {
 	keep := t.Kept()
-	if ctx.Done() != nil {
+	if !keep && ctx.Done() != nil {
 		// Registered before t is in the list, so that no end of ctx
-		// is missed; it finds nothing to do until then.
+		// is missed; it finds nothing to do until then. (A kept job,
+		// a group's, stays queued when its ctx ends: only if it has
+		// to wait for room in the queue does block register.)
 		s := t.Side()
 		s.Dequeue = context.AfterFunc(ctx, func() { p.drop(t, ctx.Err()) })
 	}
@@ -338,9 +340,14 @@ func (p *Pool) accept(n *wsem.Node) {
 // unwatch stops the registration that drops t when its ctx ends: t is
 // admitted, or was never queued.
 func (p *Pool) unwatch(t *task.Task) {
-	if s := t.SideIfAny(); s != nil && s.Dequeue != nil {
-		s.Dequeue()
+	if s := t.SideIfAny(); s != nil {
+		s.Lock()
+		stop := s.Dequeue
 		s.Dequeue = nil
+		s.Unlock()
+		if stop != nil {
+			stop()
+		}
 	}
 }
 
@@ -350,6 +357,9 @@ func (p *Pool) unwatch(t *task.Task) {
 func (p *Pool) block(ctx context.Context, t *task.Task) error {
 	s := t.Side()
 	s.Lock()
+	if t.Kept() && ctx.Done() != nil && !s.Woken {
+		s.Dequeue = context.AfterFunc(ctx, func() { p.drop(t, ctx.Err()) })
+	}
 	if !s.Woken {
 		s.Ready = make(chan struct{})
 		s.Unlock()

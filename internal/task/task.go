@@ -138,7 +138,7 @@ type side struct {
 	Woken    bool          // a blocked submitter may return; under mu
 	Ready    chan struct{} // closed when Woken is set, if made; under mu
 	ReadyErr error         // why, if it must fail
-	Dequeue  func() bool   // stops the registration that drops a queued task when its ctx ends
+	Dequeue  func() bool   // stops the registration that drops a queued task when its ctx ends; under mu
 	Stamp    int64         // the executor's time stamp
 	InFlight int64         // jobs running when it was admitted, for an adaptive limit
 }
