@@ -361,9 +361,12 @@ func (rc *recorder) leave(lat time.Duration, err error, inRun bool) {
 	rc.mu.Unlock()
 }
 
-// runLimit runs w in a closed loop on a fresh weir pool of the given limit.
+// runLimit runs w in a closed loop on a fresh weir pool of the given limit:
+// the pool has no queue (WithMaxQueued(0)), so each Submit waits until its
+// job starts, and the loop offers exactly as much load as the limit lets
+// through.
 func runLimit(ctx context.Context, w Workload, limit int64, cfg Config) (Result, error) {
-	p, err := pool.New(limit, pool.WithName(fmt.Sprintf("sweep-%d", limit)))
+	p, err := pool.New(limit, pool.WithName(fmt.Sprintf("sweep-%d", limit)), pool.WithMaxQueued(0))
 	if err != nil {
 		return Result{}, err
 	}
