@@ -688,7 +688,7 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 		return err
 	}
 	var start time.Time
-	watch := p.watching()
+	watch := len(p.obs) > 0 || p.debugOn() // then Do's job gets an ID and events
 	if watch {
 		start = time.Now()
 	}
@@ -701,9 +701,13 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	if watch {
 		return p.doWatched(ctx, j, name, w, start)
 	}
+	var m measure
+	if p.adapt != nil {
+		m = measure{start: time.Now(), inFlight: p.running.Load() + 1}
+	}
 	state := task.Panicked
 	defer func() {
-		if state == task.Succeeded {
+		if state == task.Succeeded && p.adapt == nil {
 			// The common case, kept short: count, give the weight back.
 			p.dc.succeeded.Add(1)
 			if granted := p.sem.ReleaseTasks(w); granted != nil {
@@ -718,6 +722,9 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 		if granted := p.end(w, state, err, &p.dc, nil); granted != nil {
 			p.dispatch(granted, false)
 		}
+		if p.adapt != nil {
+			p.observe(time.Since(m.start), m.inFlight, err)
+		}
 		if v != nil {
 			panic(v)
 		}
@@ -729,6 +736,13 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	state = outcome(ctx, err)
 	return err
+}
+
+// measure is what an adaptive limit learns of a Do call that no one else
+// watches.
+type measure struct {
+	start    time.Time
+	inFlight int64
 }
 
 // doRecover turns what Do's deferred call recovered into an outcome: a
@@ -886,9 +900,9 @@ type Stats struct {
 	WaitingWeight int64 // the weight they wait for
 
 	Submitted uint64 // jobs accepted (admitted or queued) since New; a Do call is counted
-	// when it is admitted, like the others, while the pool watches per-job times (logging at
-	// Debug, an observer, an adaptive limit) and gives it an ID; otherwise, to keep Do as cheap
-	// as the semaphore, when it returns, and it shows in no gauge but InUse meanwhile.
+	// when it is admitted, like the others, while the pool reports per-job events (logging at
+	// Debug, or an observer) and gives it an ID; otherwise, to keep Do as cheap as the
+	// semaphore, when it returns, and it shows in no gauge but InUse meanwhile.
 	Succeeded uint64 // jobs whose Run returned nil
 	Failed    uint64 // jobs whose Run returned an error (or called runtime.Goexit) with their ctx not done
 	Panicked  uint64 // jobs that panicked
