@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/weir-go/weir/job"
+	"github.com/weir-go/weir/limit"
 	"github.com/weir-go/weir/pool"
+	"go.uber.org/zap"
 )
 
 func ExampleNew() {
@@ -77,7 +80,9 @@ func ExamplePool_Wait() {
 }
 
 func ExampleSubmitResult() {
-	p, _ := pool.New(2)
+	// The panic handler takes the report that would otherwise go to
+	// standard error (see WithPanicHandler).
+	p, _ := pool.New(2, pool.WithPanicHandler(func(pool.PanicInfo) {}))
 	defer p.Close()
 
 	r, err := pool.SubmitResult(context.Background(), p, func(context.Context) (int, error) {
@@ -107,18 +112,27 @@ func ExamplePool_Group() {
 
 	g, ctx := p.Group(context.Background())
 	for _, name := range []string{"a", "b"} {
-		_, _ = g.Go(func(ctx context.Context) error {
+		// A Go that fails also reaches Wait: checking here is for
+		// stopping early, not for catching every error.
+		if _, err := g.Go(func(ctx context.Context) error {
 			<-ctx.Done() // cancelled when a sibling fails
 			return ctx.Err()
-		}, job.WithName(name))
+		}, job.WithName(name)); err != nil {
+			break
+		}
 	}
-	_, _ = g.Go(func(context.Context) error {
-		return errors.New("c: bad input")
-	})
-	fmt.Println("group:", g.Wait()) // the first error
+	if _, err := g.Go(func(context.Context) error { return errors.New("c: bad input") }); err != nil {
+		fmt.Println("not submitted:", err)
+	}
+	// A submission that fails is not lost: Wait reports the group's
+	// first error, a job's or a submission's.
+	_, err := g.Go(func(context.Context) error { return nil }, job.WithWeight(5))
+	fmt.Println("Go:", err)
+	fmt.Println("group:", g.Wait())
 	fmt.Println("ctx:", ctx.Err())
 	// Output:
-	// group: c: bad input
+	// Go: pool: weight exceeds limit: weight 5, limit 4
+	// group: pool: weight exceeds limit: weight 5, limit 4
 	// ctx: context canceled
 }
 
@@ -221,4 +235,121 @@ func ExamplePool_Shutdown() {
 	// job: context canceled canceled
 	// submit: true
 	// again: <nil>
+}
+
+func ExampleWithLogger() {
+	// zap.NewExample writes JSON lines to standard output, without time
+	// stamps, at Debug: every job logs its admission and its release.
+	p, _ := pool.New(1, pool.WithName("db"), pool.WithLogger(zap.NewExample()))
+	h, _ := p.Go(context.Background(), func(context.Context) error { return nil }, job.WithName("q1"))
+	_ = h.Wait()
+	_ = p.Close()
+	// The output has durations (waited, held) that vary: see
+	// TestLogAcquiredAndReleasedOncePerJob for the exact fields.
+}
+
+func ExampleWithMaxQueued() {
+	// A queue of 1 and no waiting: a burst beyond it is turned away at
+	// once instead of piling up.
+	p, _ := pool.New(1, pool.WithMaxQueued(1), pool.WithMaxWaiting(0))
+	defer p.Close()
+	release := make(chan struct{})
+	hold := job.Func(func(context.Context) error { <-release; return nil })
+	for i := range 3 {
+		_, err := p.Submit(context.Background(), hold)
+		fmt.Println(i, err)
+	}
+	close(release)
+	// Output:
+	// 0 <nil>
+	// 1 <nil>
+	// 2 pool: queue full
+}
+
+func ExampleWithMaxWaiting() {
+	// No queue, at most one caller waiting: a third concurrent Do is
+	// turned away with ErrQueueFull.
+	p, _ := pool.New(1, pool.WithMaxQueued(0), pool.WithMaxWaiting(1))
+	defer p.Close()
+	release := make(chan struct{})
+	_, _ = p.Submit(context.Background(), job.Func(func(context.Context) error { <-release; return nil }))
+	waiting := make(chan error, 1)
+	go func() { waiting <- p.Do(context.Background(), job.Func(func(context.Context) error { return nil })) }()
+	for p.Stats().Waiting < 1 {
+		runtime.Gosched()
+	}
+	err := p.Do(context.Background(), job.Func(func(context.Context) error { return nil }))
+	fmt.Println(errors.Is(err, pool.ErrQueueFull))
+	close(release)
+	fmt.Println(<-waiting)
+	// Output:
+	// true
+	// <nil>
+}
+
+func ExampleWithAdaptiveLimit() {
+	// AIMD within [1, 8]: after a drop the limit is multiplied by 0.9
+	// (the default Backoff); it grows by one only after a round in which
+	// at least half of it was in use, so a lone call does not raise it.
+	ctrl, _ := limit.NewAIMD(limit.AIMDConfig{Min: 1, Max: 8})
+	p, _ := pool.New(4, pool.WithAdaptiveLimit(ctrl))
+	defer p.Close()
+	drop := fmt.Errorf("%w: 503 from upstream", limit.ErrDropped)
+	_ = p.Do(context.Background(), job.Func(func(context.Context) error { return nil }))
+	fmt.Println(p.Limit())
+	_ = p.Do(context.Background(), job.Func(func(context.Context) error { return drop }))
+	fmt.Println(p.Limit())
+	// Output:
+	// 4
+	// 3
+}
+
+func ExamplePool_Stats() {
+	p, _ := pool.New(2)
+	defer p.Close()
+	release := make(chan struct{})
+	hold := job.Func(func(context.Context) error { <-release; return nil })
+	for range 3 {
+		_, _ = p.Submit(context.Background(), hold)
+	}
+	st := p.Stats()
+	fmt.Println(st.Limit, st.InUse, st.Queued, st.Submitted)
+	close(release)
+	p.Wait()
+	fmt.Println(p.Stats())
+	// Output:
+	// 2 2 1 3
+	// limit=2 in_use=0 running=0 queued=0 (weight 0) waiting=0 (weight 0) submitted=3 succeeded=3 failed=0 panicked=0 canceled=0 resizes=0
+}
+
+func ExampleWithPanicHandler() {
+	p, _ := pool.New(1, pool.WithPanicHandler(func(pi pool.PanicInfo) {
+		fmt.Printf("pool %s: job %s panicked: %v\n", pi.Pool, pi.Job.Name, pi.Err.Value)
+	}))
+	defer p.Close()
+	h, _ := p.Go(context.Background(), func(context.Context) error { panic("boom") }, job.WithName("parser"))
+	err := h.Wait()
+	fmt.Println(errors.Is(err, job.ErrPanic))
+	// Output:
+	// pool pool: job parser panicked: boom
+	// true
+}
+
+func ExampleWithObserver() {
+	var admitted, ended atomic.Int32
+	p, _ := pool.New(2, pool.WithObserver(pool.Observer{
+		Admission: func(a pool.Admission) {
+			if a.Result == pool.AdmissionAdmitted {
+				admitted.Add(1)
+			}
+		},
+		JobEnd: func(e pool.JobEnd) { ended.Add(1) },
+	}))
+	for range 5 {
+		_, _ = p.Go(context.Background(), func(context.Context) error { return nil })
+	}
+	_ = p.Close()
+	fmt.Println(admitted.Load(), ended.Load())
+	// Output:
+	// 5 5
 }
