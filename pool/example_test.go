@@ -11,6 +11,7 @@ import (
 	"github.com/weir-go/weir/limit"
 	"github.com/weir-go/weir/pool"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func ExampleNew() {
@@ -238,14 +239,20 @@ func ExamplePool_Shutdown() {
 }
 
 func ExampleWithLogger() {
-	// zap.NewExample writes JSON lines to standard output, without time
-	// stamps, at Debug: every job logs its admission and its release.
-	p, _ := pool.New(1, pool.WithName("db"), pool.WithLogger(zap.NewExample()))
+	// Any zap logger; here one that records entries, to print them.
+	core, logs := observer.New(zap.DebugLevel)
+	p, _ := pool.New(1, pool.WithName("db"), pool.WithLogger(zap.New(core)))
 	h, _ := p.Go(context.Background(), func(context.Context) error { return nil }, job.WithName("q1"))
 	_ = h.Wait()
 	_ = p.Close()
-	// The output has durations (waited, held) that vary: see
-	// TestLogAcquiredAndReleasedOncePerJob for the exact fields.
+	for _, e := range logs.All() {
+		m := e.ContextMap()
+		fmt.Println(e.LoggerName, e.Level, e.Message, m["pool"], m["job"], m["outcome"])
+	}
+	// Output:
+	// weir debug job acquired db q1 <nil>
+	// weir debug job released db q1 succeeded
+	// weir info pool shut down db <nil> <nil>
 }
 
 func ExampleWithMaxQueued() {
