@@ -729,13 +729,7 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 			panic(v)
 		}
 	}()
-	if p.shared != nil {
-		err = p.runShared(ctx, j, w)
-	} else {
-		err = j.Run(ctx)
-	}
-	state = outcome(ctx, err)
-	return err
+	return p.runDo(ctx, j, w, &state)
 }
 
 // measure is what an adaptive limit learns of a Do call that no one else
@@ -774,6 +768,7 @@ func (p *Pool) doWatched(ctx context.Context, j job.Job, name string, w int64, s
 	}
 	p.running.Add(1) // with an ID, it counts as a job in every way
 	admitted := time.Now()
+	t.Side().Stamp = admitted.UnixNano() // for the held time end reports
 	p.logAcquired(t.DisplayName(), t.ID(), w, admitted.Sub(start))
 	p.observeAdmission(t.DisplayName(), t.ID(), w, admitted.Sub(start), AdmissionAdmitted, nil)
 	state := task.Panicked
@@ -782,24 +777,25 @@ func (p *Pool) doWatched(ctx context.Context, j job.Job, name string, w int64, s
 		if state == task.Panicked {
 			v, state, err = doRecover(recover())
 		}
-		if state == task.Panicked {
-			p.panicked(t, err)
-		}
-		granted := p.sem.ReleaseTasks(w)
-		p.tc.add(state)
+		granted := p.end(w, state, err, &p.tc, t)
 		p.running.Add(-1)
-		p.ended(t, time.Since(admitted), state, err, true)
 		p.dispatch(granted, false)
 		if v != nil {
 			panic(v)
 		}
 	}()
+	return p.runDo(ctx, j, w, &state)
+}
+
+// runDo runs Do's job, under a lease of the shared limit if the pool has
+// one, and records its outcome in *state.
+func (p *Pool) runDo(ctx context.Context, j job.Job, w int64, state *uint32) (err error) {
 	if p.shared != nil {
 		err = p.runShared(ctx, j, w)
 	} else {
 		err = j.Run(ctx)
 	}
-	state = outcome(ctx, err)
+	*state = outcome(ctx, err)
 	return err
 }
 

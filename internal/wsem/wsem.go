@@ -478,7 +478,7 @@ func (s *Weighted) releaseLocked(n int64) *Node {
 // then stores avail and the flag. It returns the task nodes granted. The
 // flag must be set on entry (so the word is stable) and s.mu held.
 func (s *Weighted) grantLocked(avail int64) *Node {
-	var head, tail *Node
+	var out nodeChain
 	if s.deficit == 0 && !s.closed {
 		for x := s.queue.head; x != nil && x.n <= avail; x = s.queue.head {
 			avail -= x.n
@@ -489,16 +489,11 @@ func (s *Weighted) grantLocked(avail int64) *Node {
 				close(w.ready)
 				continue
 			}
-			if tail == nil {
-				head = x
-			} else {
-				tail.next = x
-			}
-			tail = x
+			out.addTask(x)
 		}
 	}
 	s.storeLocked(avail)
-	return head
+	return out.head
 }
 
 // thawLocked stores the flag that the state calls for, after tryLocked
@@ -621,21 +616,14 @@ func (s *Weighted) ResizeTasks(n int64) (granted, failed *Node) {
 	s.size.Store(n)
 	s.deficit = max(held-n, 0)
 	avail := max(n-held, 0)
+	var out nodeChain
 	if n < old {
-		var tail *Node
 		for x := s.queue.head; x != nil; {
 			next := x.next
 			if x.n > n {
 				if s.strict {
 					s.failLocked(x, ErrTooLarge)
-					if x.tag&tagTask != 0 {
-						if tail == nil {
-							failed = x
-						} else {
-							tail.next = x
-						}
-						tail = x
-					}
+					out.addTask(x)
 				} else {
 					s.queue.remove(x)
 					x.tag |= tagOver
@@ -655,7 +643,7 @@ func (s *Weighted) ResizeTasks(n int64) (granted, failed *Node) {
 			x = next
 		}
 	}
-	return s.grantLocked(avail), failed
+	return s.grantLocked(avail), out.head
 }
 
 // freezeLocked sets the flag, so that only mu holders change the word,
@@ -681,20 +669,14 @@ func (s *Weighted) Close() (failed *Node) {
 	}
 	s.closed = true
 	s.freezeLocked()
-	var tail *Node
+	var out nodeChain
 	for _, l := range []*nodeList{&s.queue, &s.over} {
 		for x := l.head; x != nil; x = l.head {
 			s.failLocked(x, ErrClosed)
-			if x.tag&tagTask != 0 {
-				if tail == nil {
-					failed = x
-				} else {
-					tail.next = x
-				}
-				tail = x
-			}
+			out.addTask(x)
 		}
 	}
+	failed = out.head
 	s.storeLocked(int64(s.state.Load() & availMask))
 	return failed
 }
@@ -792,6 +774,23 @@ func (s *Weighted) Gauges() Gauges {
 		Queued: s.queued, Blocked: s.blocked, BlockedTasks: s.blockedTasks,
 		QueuedWeight: s.queuedW, BlockedWeight: s.blockedW,
 	}
+}
+
+// nodeChain collects task nodes that left the list, linked by next, in
+// order, for the caller.
+type nodeChain struct{ head, tail *Node }
+
+func (c *nodeChain) addTask(x *Node) {
+	if x.tag&tagTask == 0 {
+		return
+	}
+	x.next = nil
+	if c.tail == nil {
+		c.head = x
+	} else {
+		c.tail.next = x
+	}
+	c.tail = x
 }
 
 // nodeList is an intrusive doubly linked list of nodes.
