@@ -1,25 +1,25 @@
 package job
 
 import (
-	"context"
-	"errors"
 	"fmt"
+
+	"github.com/weir-go/weir/internal/task"
 )
 
 var (
 	// ErrPanic is matched by errors.Is for every *PanicError: the job
 	// panicked, and its handle reports the panic as an error instead of
 	// crashing the program.
-	ErrPanic = errors.New("job: panic")
+	ErrPanic = task.ErrPanic
 
 	// ErrCanceled is the error of a job that was cancelled with
 	// Handle.Cancel before it started: it never ran. It matches
 	// context.Canceled too.
-	ErrCanceled = fmt.Errorf("job: canceled: %w", context.Canceled)
+	ErrCanceled = task.ErrCanceled
 
 	// ErrGoexit is the error of a job that called runtime.Goexit (as
 	// testing's t.FailNow does) instead of returning.
-	ErrGoexit = errors.New("job: runtime.Goexit called")
+	ErrGoexit = task.ErrGoexit
 )
 
 // PanicError is the error of a job that panicked: the value it panicked
@@ -43,4 +43,8 @@ func (e *PanicError) Is(target error) bool { return target == ErrPanic }
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
+}
+
+func init() {
+	task.NewPanicError = func(v any, stack []byte) error { return &PanicError{Value: v, Stack: stack} }
 }

@@ -1,6 +1,10 @@
 package job
 
-import "context"
+import (
+	"context"
+
+	"github.com/weir-go/weir/internal/task"
+)
 
 // Result is the handle of a job that returns a value: a function
 // func(ctx) (T, error). It is a Handle (Done, State, Cancel, Name, ...)
@@ -28,18 +32,11 @@ func (j *resultJob[T]) Run(ctx context.Context) error {
 	return err
 }
 
-// NewResult makes a queued task for fn, like NewTask, and returns the
-// result handle; its Task method gives the executor's side.
-func NewResult[T any](fn func(context.Context) (T, error), opts ...Option) *Result[T] {
+// NewResult returns the handle of a job that runs fn, for an executor to
+// submit: package pool's SubmitResult does. A Result that no executor
+// runs never finishes.
+func NewResult[T any](fn func(context.Context) (T, error)) *Result[T] {
 	r := &Result[T]{fn: fn}
-	r.weight = 1
-	r.job = (*resultJob[T])(r)
-	for _, o := range opts {
-		o.apply(&r.settings)
-	}
-	r.wg.Add(1)
+	(*task.Task)(&r.Handle).SetJob((*resultJob[T])(r))
 	return r
 }
-
-// Task returns the executor's side of the result's job.
-func (r *Result[T]) Task() *Task { return (*Task)(&r.Handle) }

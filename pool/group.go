@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/weir-go/weir/internal/task"
 	"github.com/weir-go/weir/job"
 )
 
@@ -11,9 +12,18 @@ import (
 // golang.org/x/sync/errgroup but weighted and sharing the pool's limit: the
 // first job to fail cancels the group's ctx, and Wait returns that first
 // error. Make one with Pool.Group.
+//
+// A Group loses nothing. A Submit or Go that fails (a bad weight, a
+// closed pool, a full queue, the group's parent ctx ended) returns its
+// error and also makes Wait return an error: the first error of the
+// group, whichever it is. Every job that Submit or Go accepted runs
+// exactly once, as errgroup runs every function it accepted, even after
+// the group failed (its ctx is then cancelled, so it should return
+// quickly); only a shutdown of the pool or Handle.Cancel drops a queued
+// job, and that job's error then reaches Wait.
 type Group struct {
 	p      *Pool
-	ctx    context.Context // what submits use: the group's ctx, see linkedCtx
+	ctx    context.Context
 	cancel context.CancelCauseFunc
 	jobs   joiner
 
@@ -31,58 +41,45 @@ type groupJob struct {
 func (gj *groupJob) Run(ctx context.Context) error { return gj.j.Run(ctx) }
 
 // Group returns a new group on the pool and its ctx, derived from ctx
-// (which must not be nil, as for context.WithCancel). The
-// ctx is cancelled when a job of the group fails (returns an error, panics
-// or is cancelled) or when Wait returns, whichever comes first.
+// (which must not be nil, as for context.WithCancel). The ctx is
+// cancelled when a job of the group fails (returns an error, panics or is
+// cancelled), when a submission to the group fails, or when Wait returns,
+// whichever comes first.
 func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{p: p, ctx: &linkedCtx{Context: gctx, parent: ctx}, cancel: cancel}, gctx
+	return &Group{p: p, ctx: gctx, cancel: cancel}, gctx
 }
 
-// linkedCtx is the group's ctx whose Err also asks the parent at once. A
-// cancelCtx made from a ctx that is not one of package context's own (a
-// job's ctx, say) hears of its parent's end a goroutine later; the pool
-// checks Err around admission, and this way a group made inside a job is
-// never admitted after that job's ctx has ended.
-type linkedCtx struct {
-	context.Context
-	parent context.Context
-}
-
-func (c *linkedCtx) Err() error {
-	if err := c.parent.Err(); err != nil {
-		return err
-	}
-	return c.Context.Err()
-}
-
-// Submit submits j to the pool with the group's ctx, as Pool.Submit does:
-// it waits for admission and fails with the group ctx's error once the
-// group has failed. The job's error also reaches Wait.
+// Submit submits j to the pool with the group's ctx, as Pool.Submit does.
+// It fails at once with the ctx's error if the group has failed or its
+// parent ctx has ended. Its error, or the job's, reaches Wait.
 func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
+		g.fail(ErrNilJob)
 		return nil, ErrNilJob
 	}
 	g.jobs.add(1)
-	t := job.NewTask(&groupJob{g: g, j: j}, opts...)
-	if err := g.p.submit(g.ctx, t, true); err != nil {
+	t := new(task.Task)
+	t.Keep()
+	if err := g.p.submit(g.ctx, t, &groupJob{g: g, j: j}, opts, false); err != nil {
+		g.p.rejected(opts, err)
 		g.jobs.sub(1)
+		g.fail(err)
 		return nil, err
 	}
-	return t.Handle(), nil
+	return (*job.Handle)(t), nil
 }
 
 // Go is Submit for a plain function.
 func (g *Group) Go(f func(ctx context.Context) error, opts ...job.Option) (*job.Handle, error) {
 	if f == nil {
+		g.fail(ErrNilJob)
 		return nil, ErrNilJob
 	}
 	return g.Submit(job.Func(f), opts...)
 }
 
-// fail records the first error of the group's jobs and cancels its ctx.
-// The pool calls it when a job of the group fails, before the job's weight
-// is given back.
+// fail records the first error of the group and cancels its ctx.
 func (g *Group) fail(err error) {
 	g.errOnce.Do(func() {
 		g.err = err
@@ -91,8 +88,8 @@ func (g *Group) fail(err error) {
 }
 
 // Wait blocks until every job submitted through the group has finished,
-// cancels the group's ctx, and returns the first error a job returned (a
-// *job.PanicError for a panic), or nil.
+// cancels the group's ctx, and returns the group's first error: a job's
+// error (a *job.PanicError for a panic) or a submission's, or nil.
 func (g *Group) Wait() error {
 	g.jobs.wait(nil)
 	g.cancel(context.Canceled)

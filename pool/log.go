@@ -28,9 +28,9 @@ const (
 	KeyWaiters   = "waiters"   // submitters waiting for admission
 	KeyOutcome   = "outcome"   // the job's final state: succeeded, failed, canceled, panicked
 	KeyOld       = "old"       // the limit before a resize
-	KeyReason    = "reason"    // why the limit changed: "Resize", or an adaptive controller\'s reason
+	KeyReason    = "reason"    // why the limit changed: "Resize", or an adaptive controller's reason
 	KeyForced    = "forced"    // whether shutdown had to cancel running jobs
-	KeySubmitted = "submitted" // jobs admitted over the pool\'s life
+	KeySubmitted = "submitted" // jobs admitted over the pool's life
 	KeyStack     = "stack"     // the stack of a panic
 )
 
@@ -49,26 +49,27 @@ func (p *Pool) logAcquired(name string, id uint64, weight int64, waited time.Dur
 			zap.Duration(KeyWaited, waited),
 			zap.Int64(KeyInUse, p.sem.InUse()),
 			zap.Int64(KeyLimit, p.sem.Size()),
-			zap.Int64(KeyWaiters, p.waiting.Load()),
+			zap.Int(KeyWaiters, p.sem.Waiting()),
+		)
+	}
+}
+
+func (p *Pool) logPanicked(name string, id uint64, err error) {
+	if ce := p.log.Check(zapcore.ErrorLevel, MsgPanicked); ce != nil {
+		var stack []byte
+		if pe, ok := err.(*job.PanicError); ok {
+			stack = pe.Stack
+		}
+		ce.Write(
+			zap.String(KeyJob, name),
+			zap.Uint64(KeyID, id),
+			zap.Error(err),
+			zap.ByteString(KeyStack, stack),
 		)
 	}
 }
 
 func (p *Pool) logReleased(name string, id uint64, weight int64, held time.Duration, state job.State, err error) {
-	if state == job.Panicked {
-		if ce := p.log.Check(zapcore.ErrorLevel, MsgPanicked); ce != nil {
-			var stack []byte
-			if pe, ok := err.(*job.PanicError); ok {
-				stack = pe.Stack
-			}
-			ce.Write(
-				zap.String(KeyJob, name),
-				zap.Uint64(KeyID, id),
-				zap.Error(err),
-				zap.ByteString(KeyStack, stack),
-			)
-		}
-	}
 	if ce := p.log.Check(zapcore.DebugLevel, MsgReleased); ce != nil {
 		ce.Write(
 			zap.String(KeyJob, name),

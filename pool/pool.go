@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	rtdebug "runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
+	"github.com/weir-go/weir/internal/task"
 	"github.com/weir-go/weir/internal/wsem"
 	"github.com/weir-go/weir/job"
 	"github.com/weir-go/weir/limit"
@@ -21,44 +23,68 @@ import (
 // Its methods are safe for concurrent use. Create one with New and end it
 // with Shutdown or Close.
 type Pool struct {
-	name       string
-	log        *zap.Logger
-	maxWaiting int64 // -1: unbounded
+	name    string
+	log     *zap.Logger
+	logSet  bool // WithLogger was given
+	onPanic func(PanicInfo)
+	obs     []Observer // WithObserver's
 
-	// sem admits jobs: weir's semaphore in strict mode, so that a weight
-	// above the limit fails instead of waiting, and closable. The pool uses
-	// only Acquire, TryAcquire, Release, Resize, Close, Size and InUse, so
-	// another limiter can stand here.
+	// sem admits jobs and holds the queue: weir's semaphore in strict
+	// mode (a weight above the limit fails instead of waiting), with
+	// task nodes, so that a queued job is an entry in its FIFO list and
+	// not a goroutine. The pool uses it through TryAcquire, Enqueue,
+	// Remove, ReleaseTasks, ResizeTasks, Close, WaitIdle and its gauges,
+	// so another limiter can stand here.
 	sem  *wsem.Weighted
 	exec *ants.PoolWithFunc
+	x    task.Exec // what tasks see of the pool: forced stop, unqueue
 
-	// jobs counts callers inside Submit/Do, jobs not yet resolved, and
-	// of those the admitted ones; it also marks the start of shutdown.
-	jobs    joiner
-	nextID  atomic.Uint64 // IDs are given at admission: also the count admitted
-	waiting atomic.Int64  // submitters waiting for admission
+	// tasks counts the jobs of Submit and its kin from the moment they
+	// are given a handle until it resolves; with the semaphore's weight
+	// it tells Wait and Shutdown when nothing is left.
+	tasks   joiner
+	nextID  atomic.Uint64 // Submit's IDs, given before admission
+	unused  atomic.Uint64 // IDs of submissions that then failed
+	running atomic.Int64  // tasks running
 
+	// Outcomes of tasks, and of Do calls apart, so that Stats can count
+	// a Do call as submitted when it returns.
+	tc, dc counts
+
+	force context.CancelCauseFunc // ends x.Base
+
+	mu       sync.Mutex // serialises resizes and the start of shutdown
+	closing  bool
+	resizes  atomic.Uint64
+	released sync.Once // releases the executor once
+	stopper  sync.Once // starts the goroutine that releases it after a forced shutdown
+
+	adapt   limit.Controller // nil unless WithAdaptiveLimit
+	adaptMu sync.Mutex       // one Observe at a time
+}
+
+type counts struct {
 	succeeded, failed, panicked, canceled atomic.Uint64
+}
 
-	// base is every job's executor ctx; force ends it on a forced shutdown.
-	base  context.Context
-	force context.CancelCauseFunc
-
-	mu      sync.Mutex // serialises resizes and the start of shutdown
-	closing bool
-	resizes atomic.Uint64
-
-	adapt    limit.Controller // nil unless WithAdaptiveLimit
-	adaptMu  sync.Mutex       // one Observe at a time
-	shutdown sync.Once        // releases the executor once
-	forced   atomic.Bool
+func (c *counts) add(state uint32) {
+	switch state {
+	case task.Succeeded:
+		c.succeeded.Add(1)
+	case task.Panicked:
+		c.panicked.Add(1)
+	case task.Canceled:
+		c.canceled.Add(1)
+	default:
+		c.failed.Add(1)
+	}
 }
 
 // New makes a pool that runs at most limit weight of jobs at once.
 // A limit below 1 returns an error matching ErrInvalidLimit, and an
-// invalid option one matching ErrInvalidOption.
+// invalid option one matching ErrInvalidOption; both name the pool.
 func New(limit int64, opts ...Option) (*Pool, error) {
-	o := options{logger: zap.NewNop(), name: "pool", maxWaiting: -1}
+	o := options{logger: zap.NewNop(), name: "pool", maxQueued: DefaultMaxQueued, maxWaiting: -1}
 	var optErr error
 	for _, opt := range opts {
 		var err error
@@ -71,26 +97,31 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 			optErr = err
 		}
 	}
+	if optErr == nil && limit < 1 {
+		optErr = fmt.Errorf("%w: %d", ErrInvalidLimit, limit)
+	}
+	if optErr == nil && o.adapt != nil {
+		if lo, hi := o.adapt.Bounds(); limit < lo || limit > hi {
+			optErr = fmt.Errorf("%w: limit %d is outside the adaptive bounds [%d, %d]",
+				ErrInvalidOption, limit, lo, hi)
+		}
+	}
 	if optErr != nil {
 		return nil, fmt.Errorf("%w (pool %q)", optErr, o.name)
 	}
-	if limit < 1 {
-		return nil, fmt.Errorf("%w: %d (pool %q)", ErrInvalidLimit, limit, o.name)
-	}
-	if o.adapt != nil {
-		if lo, hi := o.adapt.Bounds(); limit < lo || limit > hi {
-			return nil, fmt.Errorf("%w: limit %d is outside the adaptive bounds [%d, %d] (pool %q)",
-				ErrInvalidOption, limit, lo, hi, o.name)
-		}
-	}
 	p := &Pool{
-		name:       o.name,
-		log:        o.logger.Named("weir").WithOptions(zap.WithCaller(false)).With(zap.String(KeyPool, o.name)),
-		maxWaiting: o.maxWaiting,
-		sem:        wsem.NewStrict(limit),
-		adapt:      o.adapt,
+		name:    o.name,
+		log:     o.logger.Named("weir").WithOptions(zap.WithCaller(false)).With(zap.String(KeyPool, o.name)),
+		logSet:  o.loggerSet,
+		onPanic: o.onPanic,
+		obs:     o.observers,
+		sem:     wsem.NewStrict(limit, o.maxQueued, o.maxWaiting),
+		adapt:   o.adapt,
 	}
-	p.base, p.force = context.WithCancelCause(context.Background())
+	p.sem.Wake = p.wake
+	p.x.Base, p.force = context.WithCancelCause(context.Background())
+	p.x.ForcedErr = errForced
+	p.x.Unqueue = p.unqueue
 	antsLog, err := zap.NewStdLogAt(p.log, zap.ErrorLevel)
 	if err != nil {
 		return nil, err
@@ -99,18 +130,18 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 		ants.WithNonblocking(true), ants.WithLogger(antsLog))
 	if err != nil {
 		p.force(nil)
-		return nil, fmt.Errorf("pool: starting executor: %w", err)
+		return nil, fmt.Errorf("pool %q: starting executor: %w", o.name, err)
 	}
 	return p, nil
 }
 
-// errForced is the error of a job that a forced shutdown stopped before it
-// ran: it matches ErrClosed, job.ErrCanceled and context.Canceled.
+// errForced is the error of a job that shutdown dropped before it ran: it
+// matches ErrClosed, job.ErrCanceled and context.Canceled.
 var errForced = fmt.Errorf("%w: %w", ErrClosed, job.ErrCanceled)
 
-// execCap sizes ants so that handing a job to it never waits: running jobs
-// are at most limit, and as many workers again may be between releasing a
-// job's weight and returning to ants.
+// execCap sizes ants so that handing a job to it never waits: the jobs
+// granted weight are at most limit, and as many workers again may be
+// between finishing a job and returning to ants.
 func execCap(limit int64) int {
 	return int(min(limit, math.MaxInt32/2) * 2)
 }
@@ -123,42 +154,50 @@ func (p *Pool) Limit() int64 { return p.sem.Size() }
 
 // Submit runs j on the pool and returns its handle. It first checks its
 // arguments, failing at once with ErrNilContext, ErrNilJob,
-// ErrInvalidWeight (weight below 1) or ErrWeightExceedsLimit; then it waits
-// in FIFO order until the job's weight (job.WithWeight, default 1) is
-// free, and hands the job to a goroutine. If ctx ends first, Submit returns
-// ctx.Err() unchanged and nothing is held. It returns ErrClosed once
-// shutdown has begun, and ErrQueueFull when WithMaxWaiting submitters
-// already wait.
+// ErrInvalidWeight (weight below 1) or ErrWeightExceedsLimit. If the job's
+// weight (job.WithWeight, default 1) is free and no one waits before it,
+// the job starts on a goroutine at once; otherwise it joins the queue, in
+// FIFO order, and Submit returns without waiting. A queued job costs its
+// handle and no goroutine; it starts on the goroutine of a job that
+// finishes and leaves its weight free. If the queue is full
+// (WithMaxQueued), Submit waits until there is room or the job starts, or
+// fails with ErrQueueFull when WithMaxWaiting callers already wait. If ctx
+// ends first, Submit returns ctx.Err() unchanged and nothing is held. It
+// returns ErrClosed once shutdown has begun.
 //
 // The job's ctx carries ctx's values, deadline and cancellation; it is
 // also cancelled by Handle.Cancel and by a forced shutdown, and it names
-// the job (see job.FromContext).
+// the job (see job.FromContext). A queued job whose ctx ends, or whose
+// handle is cancelled, leaves the queue at once, holds nothing, and
+// resolves Canceled with the ctx's error or job.ErrCanceled.
 //
 // A job that submits to its own pool and waits for the result deadlocks
 // when the pool is full, since it holds weight the inner job needs: give
-// such inner Submits a bounded ctx, so the wait ends in an error.
+// such inner Submits a bounded ctx, so that the wait ends in an error.
 func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
 		return nil, ErrNilJob
 	}
-	t := job.NewTask(j, opts...)
-	if err := p.submit(ctx, t, true); err != nil {
+	t := new(task.Task)
+	if err := p.submit(ctx, t, j, opts, false); err != nil {
+		p.rejected(opts, err)
 		return nil, err
 	}
-	return t.Handle(), nil
+	return (*job.Handle)(t), nil
 }
 
-// TrySubmit is Submit without waiting: if the job's weight is not free at
+// TrySubmit is Submit without queueing: if the job's weight is not free at
 // once, or others already wait for it, it returns ErrFull.
 func (p *Pool) TrySubmit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
 		return nil, ErrNilJob
 	}
-	t := job.NewTask(j, opts...)
-	if err := p.submit(ctx, t, false); err != nil {
+	t := new(task.Task)
+	if err := p.submit(ctx, t, j, opts, true); err != nil {
+		p.rejected(opts, err)
 		return nil, err
 	}
-	return t.Handle(), nil
+	return (*job.Handle)(t), nil
 }
 
 // Go is Submit for a plain function.
@@ -175,8 +214,9 @@ func SubmitResult[T any](ctx context.Context, p *Pool, f func(ctx context.Contex
 	if f == nil {
 		return nil, ErrNilJob
 	}
-	r := job.NewResult(f, opts...)
-	if err := p.submit(ctx, r.Task(), true); err != nil {
+	r := job.NewResult(f)
+	if err := p.submit(ctx, (*task.Task)(&r.Handle), nil, opts, false); err != nil {
+		p.rejected(opts, err)
 		return nil, err
 	}
 	return r, nil
@@ -188,92 +228,325 @@ func isNil(j job.Job) bool {
 	return j == nil || ok && f == nil
 }
 
-// submit admits t and hands it to the executor.
-func (p *Pool) submit(ctx context.Context, t *job.Task, block bool) error {
+// options returns the name and weight that opts set.
+func jobOptions(opts []job.Option) (name string, weight int64) {
+	weight = 1
+	for _, o := range opts {
+		name, weight = task.Option(o).Apply(name, weight)
+	}
+	return name, weight
+}
+
+// submit gives t its job, ID and ctx, and admits it, queues it, or waits
+// for room in the queue. On failure nothing is held or counted.
+func (p *Pool) submit(ctx context.Context, t *task.Task, j job.Job, opts []job.Option, try bool) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
-	w := t.Weight()
-	var start int64 // Unix ns, only when Debug is on
-	if p.debugOn() {
-		start = time.Now().UnixNano()
-	}
-	if err := p.acquire(ctx, w, block); err != nil {
+	name, w := jobOptions(opts)
+	if err := p.check(ctx, w); err != nil {
 		return err
 	}
-	id := p.nextID.Add(1)
-	t.Start(id, ctx, p.base)
-	if start != 0 {
-		p.logSubmitted(t, start)
+	t.Init(j, name, w, ctx, &p.x, p.nextID.Add(1))
+	p.tasks.add(1)
+	if p.watching() {
+		t.Side().Stamp = time.Now().UnixNano()
 	}
-	if err := p.exec.Invoke(t); err != nil {
-		// ants is sized never to refuse; if it does, run the job
-		// on a goroutine of its own rather than lose it.
-		go p.execute(t)
+	if p.sem.TryAcquire(w) {
+		p.start(t)
+		return nil
 	}
-	return nil
+	if try {
+		return p.unsubmit(ErrFull)
+	}
+	return p.enqueue(ctx, t, w)
 }
 
-// logSubmitted stamps t with its admission time and logs it; out of line
-// so that the admission path's frames stay small (see errTooHeavy).
-//
-//go:noinline
-func (p *Pool) logSubmitted(t *job.Task, start int64) {
-	now := time.Now().UnixNano()
-	t.SetStamp(now)
-	h := t.Handle()
-	p.logAcquired(h.Name(), h.ID(), h.Weight(), time.Duration(now-start))
-}
-
-// acquire validates weight w, waits for it, and counts the caller in
-// p.jobs as admitted. On failure nothing is held or counted.
-func (p *Pool) acquire(ctx context.Context, w int64, block bool) error {
+// check validates weight w and ctx before a job is admitted.
+func (p *Pool) check(ctx context.Context, w int64) error {
 	if w < 1 {
 		return errInvalidWeight(w)
 	}
 	if limit := p.sem.Size(); w > limit {
 		return errTooHeavy(w, limit)
 	}
-	if p.jobs.closed() {
-		return ErrClosed
+	return ctx.Err()
+}
+
+// unsubmit takes back a submission that failed after it was counted.
+func (p *Pool) unsubmit(err error) error {
+	p.unused.Add(1)
+	p.tasks.sub(1)
+	return err
+}
+
+// enqueue is submit's slow path: the weight is not free, so t joins the
+// FIFO list, as a queued entry or, with the queue full, as a blocked
+// submitter.
+func (p *Pool) enqueue(ctx context.Context, t *task.Task, w int64) error {
+	keep := t.Kept()
+	if !keep && ctx.Done() != nil {
+		// Registered before t is in the list, so that no end of ctx
+		// is missed; it finds nothing to do until then.
+		s := t.Side()
+		s.Dequeue = context.AfterFunc(ctx, func() { p.drop(t, ctx.Err()) })
 	}
-	// Err, not only Done: a ctx derived through context.AfterFunc (a
-	// job's own ctx, say) reports its parent's end in Err a moment
-	// before its Done channel closes.
-	if err := ctx.Err(); err != nil {
-		return err
+	place, err := p.sem.Enqueue(t.Node(), w, true)
+	if err != nil {
+		p.unwatch(t)
+		switch err {
+		case wsem.ErrClosed:
+			err = ErrClosed
+		case wsem.ErrTooLarge:
+			err = errTooHeavy(w, p.sem.Size())
+		case wsem.ErrFull:
+			err = ErrQueueFull
+		}
+		return p.unsubmit(err)
 	}
-	if p.sem.TryAcquire(w) {
-		if !p.jobs.enter(1 + runUnit) {
-			p.sem.Release(w)
-			return ErrClosed
+	switch place {
+	case wsem.Admitted:
+		p.unwatch(t)
+		p.start(t)
+	case wsem.Queued:
+		if !keep && ctx.Err() != nil {
+			// Ended while we queued, perhaps before the
+			// registration could see t in the list.
+			p.drop(t, ctx.Err())
 		}
-	} else {
-		if !p.jobs.enter(1) {
-			return ErrClosed
-		}
-		if !block {
-			p.jobs.sub(1)
-			return ErrFull
-		}
-		if err := p.wait(ctx, w); err != nil {
-			p.jobs.sub(1)
-			return err
-		}
-		p.jobs.add(runUnit)
-	}
-	if err := ctx.Err(); err != nil {
-		// Ended while we waited, in a way Done had not shown yet.
-		p.sem.Release(w)
-		p.jobs.sub(1 + runUnit)
-		return err
+	case wsem.Blocked:
+		return p.block(ctx, t)
 	}
 	return nil
 }
 
+// unwatch stops the registration that drops t when its ctx ends: t is
+// admitted, or was never queued.
+func (p *Pool) unwatch(t *task.Task) {
+	if s := t.SideIfAny(); s != nil && s.Dequeue != nil {
+		s.Dequeue()
+		s.Dequeue = nil
+	}
+}
+
+// block waits, with the queue full, until t is queued or admitted, or
+// fails. It parks on a plain receive, with no select, so that a parked
+// submitter's stack stays small; ctx's end reaches it through drop.
+func (p *Pool) block(ctx context.Context, t *task.Task) error {
+	s := t.Side()
+	s.Lock()
+	if !s.Woken {
+		s.Ready = make(chan struct{})
+		s.Unlock()
+		<-s.Ready
+	} else {
+		s.Unlock()
+	}
+	if err := s.ReadyErr; err != nil {
+		// Out of the list, never run, never resolved.
+		p.unwatch(t)
+		switch err {
+		case wsem.ErrClosed:
+			err = ErrClosed
+		case wsem.ErrTooLarge:
+			err = errTooHeavy(t.Weight(), p.sem.Size())
+		}
+		return p.unsubmit(err)
+	}
+	if !t.Kept() && ctx.Err() != nil {
+		p.drop(t, ctx.Err())
+	}
+	return nil
+}
+
+// wake is the semaphore's Wake: a blocked submitter's job was queued,
+// admitted, or failed with err. It runs under the semaphore's lock.
+func (p *Pool) wake(n *wsem.Node, err error) {
+	s := task.FromNode(n).Side()
+	s.Lock()
+	s.Woken, s.ReadyErr = true, err
+	if s.Ready != nil {
+		close(s.Ready)
+	}
+	s.Unlock()
+}
+
+// drop takes t out of the queue if it is still there, because its ctx
+// ended with err: a queued job resolves Canceled, a blocked submitter
+// fails with err.
+func (p *Pool) drop(t *task.Task, err error) {
+	removed, granted := p.sem.Remove(t.Node())
+	if removed {
+		if t.Node().Blocked() {
+			p.wake(t.Node(), err)
+		} else {
+			p.resolveDropped(t, err)
+		}
+	}
+	p.dispatch(granted, false)
+}
+
+// unqueue is Handle.Cancel's way to drop a queued job.
+func (p *Pool) unqueue(t *task.Task) {
+	removed, granted := p.sem.Remove(t.Node())
+	if removed {
+		p.resolveDropped(t, job.ErrCanceled)
+	}
+	p.dispatch(granted, false)
+}
+
+// resolveDropped resolves a job that left the queue without running.
+func (p *Pool) resolveDropped(t *task.Task, err error) {
+	p.unwatch(t)
+	t.Drop(err)
+	p.tc.add(task.Canceled)
+	if p.watching() {
+		p.ended(t, time.Duration(0), task.Canceled, err, false)
+	}
+	p.resolve(t, err)
+}
+
+// start hands an admitted task to an ants worker.
+func (p *Pool) start(t *task.Task) {
+	if err := p.exec.Invoke(t); err != nil {
+		// ants is sized never to refuse; if it does, run the job
+		// on a goroutine of its own rather than lose it.
+		go p.execute(t)
+	}
+}
+
+// dispatch starts the tasks of a granted list. With inline, it returns the
+// first for the caller to run on its own goroutine and starts the rest on
+// ants; otherwise it starts them all.
+func (p *Pool) dispatch(n *wsem.Node, inline bool) *task.Task {
+	var first *task.Task
+	for n != nil {
+		next := n.Next()
+		t := task.FromNode(n)
+		p.unwatch(t)
+		if inline && first == nil {
+			first = t
+		} else {
+			p.start(t)
+		}
+		n = next
+	}
+	return first
+}
+
+// execute runs on an ants worker: it runs the task, and then, as long as
+// the weight it gives back lets the next queued job start, that job too,
+// with no hand-off to another goroutine.
+func (p *Pool) execute(arg any) {
+	t := arg.(*task.Task)
+	for t != nil {
+		t = p.runOne(t)
+	}
+}
+
+// runOne runs t and finishes it, and returns a task that its weight
+// admitted, for the caller to run next. If t calls runtime.Goexit, the
+// deferred finish still runs and starts whatever it admitted elsewhere.
+func (p *Pool) runOne(t *task.Task) *task.Task {
+	goexit := true
+	defer func() {
+		if goexit {
+			p.dispatch(p.finish(t), false)
+		}
+	}()
+	p.running.Add(1)
+	if p.watching() {
+		p.admitted(t)
+	}
+	t.Run()
+	goexit = false
+	return p.dispatch(p.finish(t), true)
+}
+
+// finish gives back t's weight, counts and reports its outcome, resolves
+// its handle, and returns the tasks the weight admitted.
+func (p *Pool) finish(t *task.Task) *wsem.Node {
+	state, err := t.Outcome()
+	gj, grouped := t.Job().(*groupJob)
+	if grouped && err != nil {
+		// Fail the group before giving the weight back, so that none
+		// of its queued jobs is admitted after it failed.
+		gj.g.fail(err)
+	}
+	granted := p.end(t.Weight(), state, err, &p.tc, t)
+	p.running.Add(-1)
+	p.resolve(t, err)
+	return granted
+}
+
+// resolve publishes a task's outcome and stops counting it.
+func (p *Pool) resolve(t *task.Task, err error) {
+	gj, grouped := t.Job().(*groupJob)
+	if grouped && err != nil {
+		gj.g.fail(err)
+	}
+	t.Resolve()
+	if grouped {
+		gj.g.jobs.sub(1)
+	}
+	p.tasks.sub(1)
+}
+
+// end is what every admitted job does when it ends, Submit's and Do's
+// alike: report a panic, give the weight back, count the outcome, feed
+// the adaptive limit and the observers. t is nil for Do. It returns the
+// tasks the weight admitted.
+func (p *Pool) end(w int64, state uint32, err error, c *counts, t *task.Task) *wsem.Node {
+	if state == task.Panicked {
+		p.panicked(t, err)
+	}
+	granted := p.sem.ReleaseTasks(w)
+	c.add(state)
+	if t != nil && p.watching() {
+		var held time.Duration
+		if s := t.SideIfAny(); s != nil && s.Stamp != 0 {
+			held = time.Duration(time.Now().UnixNano() - s.Stamp)
+		}
+		p.ended(t, held, state, err, true)
+	}
+	return granted
+}
+
+// watching reports whether anything wants per-job times: Debug logging,
+// an observer or an adaptive limit.
+func (p *Pool) watching() bool {
+	return len(p.obs) > 0 || p.adapt != nil || p.debugOn()
+}
+
+// admitted stamps t with its admission time and reports it.
+//
+//go:noinline
+func (p *Pool) admitted(t *task.Task) {
+	now := time.Now().UnixNano()
+	s := t.Side()
+	var waited time.Duration
+	if s.Stamp != 0 {
+		waited = time.Duration(now - s.Stamp)
+	}
+	s.Stamp = now
+	p.logAcquired(t.DisplayName(), t.ID(), t.Weight(), waited)
+	p.observeAdmission(t.DisplayName(), t.ID(), t.Weight(), waited, AdmissionAdmitted, nil)
+}
+
+// ended reports a task's end: to the log, the observer and the adaptive
+// limit (for jobs that ran).
+//
+//go:noinline
+func (p *Pool) ended(t *task.Task, held time.Duration, state uint32, err error, ran bool) {
+	if ran {
+		p.observe(held, err)
+		p.logReleased(t.DisplayName(), t.ID(), t.Weight(), held, job.State(state), err)
+	}
+	p.observeEnd(t.DisplayName(), t.ID(), t.Weight(), held, job.State(state), err)
+}
+
 // errInvalidWeight and errTooHeavy build errors out of line: a call with
-// fmt's variadic arguments would enlarge the frames of the admission path,
-// and a submitter parked there would need a 4 KB stack instead of 2 KB.
+// fmt's variadic arguments would enlarge the frames of the admission path.
 //
 //go:noinline
 func errInvalidWeight(w int64) error {
@@ -285,54 +558,13 @@ func errTooHeavy(w, limit int64) error {
 	return fmt.Errorf("%w: weight %d, limit %d", ErrWeightExceedsLimit, w, limit)
 }
 
-// wait is the slow path of acquire: it waits in FIFO order for weight w,
-// and gives up when ctx ends, when the pool closes, or when a Resize puts
-// the limit below w.
-func (p *Pool) wait(ctx context.Context, w int64) error {
-	if n := p.waiting.Add(1); p.maxWaiting >= 0 && n > p.maxWaiting {
-		p.waiting.Add(-1)
-		return ErrQueueFull
-	}
-	err := p.sem.Acquire(ctx, w)
-	p.waiting.Add(-1)
-	switch err {
-	case nil:
-		return nil
-	case wsem.ErrClosed:
-		return ErrClosed
-	case wsem.ErrTooLarge:
-		return errTooHeavy(w, p.sem.Size())
-	}
-	return err
-}
-
-// execute runs on an ants worker: it runs the task and then, deferred so
-// that it also happens after runtime.Goexit, gives back its weight and
-// resolves its handle.
-func (p *Pool) execute(arg any) {
-	t := arg.(*job.Task)
-	var m measure
-	if p.adapt != nil {
-		m = p.startMeasure()
-	}
-	defer p.finish(t, m)
-	t.Run()
-}
-
-// measure is what an adaptive limit needs from the start of a job.
-type measure struct {
-	start    time.Time
-	inFlight int64
-}
-
-func (p *Pool) startMeasure() measure {
-	return measure{start: time.Now(), inFlight: p.jobs.running()}
-}
-
 // observe feeds a finished job to the adaptive controller and applies its
 // answer.
-func (p *Pool) observe(m measure, err error) {
-	s := limit.Sample{Latency: time.Since(m.start), InFlight: m.inFlight, Dropped: limit.IsDrop(err)}
+func (p *Pool) observe(held time.Duration, err error) {
+	if p.adapt == nil {
+		return
+	}
+	s := limit.Sample{Latency: held, InFlight: p.running.Load(), Dropped: limit.IsDrop(err)}
 	p.adaptMu.Lock()
 	defer p.adaptMu.Unlock()
 	cur := p.sem.Size()
@@ -341,62 +573,49 @@ func (p *Pool) observe(m measure, err error) {
 	}
 }
 
-func (p *Pool) finish(t *job.Task, m measure) {
-	state, err := t.Outcome()
-	w := t.Weight()
-	gj, grouped := t.Job().(*groupJob)
-	if grouped && err != nil {
-		// Cancel the group before giving the weight back, so that none
-		// of its waiting submitters is admitted after it failed.
-		gj.g.fail(err)
-	}
-	p.sem.Release(w)
-	p.count(state)
-	if p.adapt != nil {
-		p.observe(m, err)
-	}
-	if p.debugOn() || state == job.Panicked {
-		h := t.Handle()
-		var held time.Duration
-		if s := t.Stamp(); s != 0 {
-			held = time.Duration(time.Now().UnixNano() - s)
-		}
-		p.logReleased(h.Name(), h.ID(), w, held, state, err)
-	}
-	p.jobs.sub(runUnit) // no longer running once its handle resolves
-	t.Resolve()
-	if grouped {
-		gj.g.jobs.sub(1)
-	}
-	p.jobs.sub(1)
+// PanicInfo is what a panic handler learns of a job that panicked.
+type PanicInfo struct {
+	Pool string
+	Job  job.Info // the zero ID for a Do call made while nothing watches
+	Err  *job.PanicError
 }
 
-func (p *Pool) count(s job.State) {
-	switch s {
-	case job.Succeeded:
-		p.succeeded.Add(1)
-	case job.Panicked:
-		p.panicked.Add(1)
-	case job.Canceled:
-		p.canceled.Add(1)
-	default:
-		p.failed.Add(1)
+// panicked makes a job's panic visible: to the handler given with
+// WithPanicHandler, else to the logger, else to standard error.
+func (p *Pool) panicked(t *task.Task, err error) {
+	pe, _ := err.(*job.PanicError)
+	info := job.Info{Name: "do"}
+	if t != nil {
+		info = job.Info{ID: t.ID(), Name: t.DisplayName(), Weight: t.Weight()}
+	}
+	switch {
+	case p.onPanic != nil:
+		p.onPanic(PanicInfo{Pool: p.name, Job: info, Err: pe})
+	case p.logSet:
+		p.logPanicked(info.Name, info.ID, err)
+	case t != nil: // Do's panic goes on up the caller's stack
+		var stack []byte
+		if pe != nil {
+			stack = pe.Stack
+		}
+		fmt.Fprintf(os.Stderr, "weir: pool %q: job %s panicked: %v\n%s\n", p.name, info.Name, err, stack)
 	}
 }
 
 // Do runs j in the caller's goroutine under the same admission as Submit:
 // it waits in FIFO order for the job's weight (job.WithWeight; default 1),
 // runs j with ctx, gives the weight back and returns j's error. It fails
-// like Submit before running j, and returns ctx.Err() if ctx ends while
-// it waits. There is no handle and no hand-off to another goroutine; j
-// receives ctx unchanged, so job.FromContext does not name it, and a
-// forced shutdown cannot cancel it (Shutdown waits for it to return). A
-// panic in j gives the weight back, is counted and logged, and continues up
-// the caller's stack; runtime.Goexit gives the weight back and is counted
-// as a failure.
+// like Submit before running j, returns ctx.Err() if ctx ends while it
+// waits, and ErrQueueFull when WithMaxWaiting callers already wait. There
+// is no handle and no hand-off to another goroutine; j receives ctx
+// unchanged, so job.FromContext does not name it, and a forced shutdown
+// cannot cancel it (Shutdown does not wait for it, Close does). A panic in
+// j gives the weight back, is counted and reported to the panic handler or
+// logger, and continues up the caller's stack; runtime.Goexit gives the
+// weight back and is counted as a failure.
 //
 // Do is the way to limit concurrent calls to a dependency from many
-// request goroutines.
+// request goroutines. It costs no allocation.
 func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error) {
 	if isNil(j) {
 		return ErrNilJob
@@ -406,93 +625,145 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	name, w := "", int64(1)
 	if len(opts) > 0 {
-		name, w = job.Options(opts...)
+		name, w = jobOptions(opts)
 	}
-	var start time.Time
-	debug := p.debugOn()
-	if debug {
-		start = time.Now()
-	}
-	if err := p.acquire(ctx, w, true); err != nil {
+	if err := p.check(ctx, w); err != nil {
+		p.rejected(opts, err)
 		return err
 	}
-	id := p.nextID.Add(1)
-	var m measure
-	if p.adapt != nil {
-		m = p.startMeasure()
+	var start time.Time
+	watch := p.watching()
+	if watch {
+		start = time.Now()
 	}
-	var admitted time.Time
-	if debug {
-		admitted = time.Now()
-		if name == "" {
-			name = job.DefaultName(id)
+	if !p.sem.TryAcquire(w) {
+		if err := p.acquireSlow(ctx, w); err != nil {
+			p.rejected(opts, err)
+			return err
 		}
-		p.logAcquired(name, id, w, admitted.Sub(start))
 	}
-	state := job.Panicked
+	if watch {
+		return p.doWatched(ctx, j, name, w, start)
+	}
+	state := task.Panicked
 	defer func() {
 		var v any
-		if state == job.Panicked {
-			// Run did not return: a panic, which goes on up the
-			// caller's stack once the weight is back, or Goexit.
-			if v = recover(); v != nil {
-				err = &job.PanicError{Value: v, Stack: rtdebug.Stack()}
-			} else {
-				state, err = job.Failed, job.ErrGoexit
-			}
+		if state == task.Panicked {
+			v, state, err = doRecover(recover())
 		}
-		p.sem.Release(w)
-		p.count(state)
-		if p.adapt != nil {
-			p.observe(m, err)
-		}
-		if debug || state == job.Panicked {
-			if name == "" {
-				name = job.DefaultName(id)
-			}
-			var held time.Duration
-			if debug {
-				held = time.Since(admitted)
-			}
-			p.logReleased(name, id, w, held, state, err)
-		}
-		p.jobs.sub(1 + runUnit)
+		p.dispatch(p.end(w, state, err, &p.dc, nil), false)
 		if v != nil {
 			panic(v)
 		}
 	}()
 	err = j.Run(ctx)
+	state = outcome(ctx, err)
+	return err
+}
+
+// doRecover turns what Do's deferred call recovered into an outcome: a
+// panic (which Do then re-panics) or runtime.Goexit.
+func doRecover(v any) (any, uint32, error) {
+	if v != nil {
+		return v, task.Panicked, task.NewPanicError(v, rtdebug.Stack())
+	}
+	return nil, task.Failed, job.ErrGoexit
+}
+
+func outcome(ctx context.Context, err error) uint32 {
 	switch {
 	case err == nil:
-		state = job.Succeeded
+		return task.Succeeded
 	case ctx.Err() != nil:
-		state = job.Canceled
-	default:
-		state = job.Failed
+		return task.Canceled
+	}
+	return task.Failed
+}
+
+// doWatched is Do when something watches per-job times: it gives the call
+// an ID and reports its admission and end.
+func (p *Pool) doWatched(ctx context.Context, j job.Job, name string, w int64, start time.Time) (err error) {
+	t := new(task.Task)
+	t.Init(j, name, w, ctx, nil, p.nextID.Add(1))
+	p.unused.Add(1) // counted with Do's outcomes instead
+	admitted := time.Now()
+	p.logAcquired(t.DisplayName(), t.ID(), w, admitted.Sub(start))
+	p.observeAdmission(t.DisplayName(), t.ID(), w, admitted.Sub(start), AdmissionAdmitted, nil)
+	state := task.Panicked
+	defer func() {
+		var v any
+		if state == task.Panicked {
+			v, state, err = doRecover(recover())
+		}
+		if state == task.Panicked {
+			p.panicked(t, err)
+		}
+		granted := p.sem.ReleaseTasks(w)
+		p.dc.add(state)
+		p.ended(t, time.Since(admitted), state, err, true)
+		p.dispatch(granted, false)
+		if v != nil {
+			panic(v)
+		}
+	}()
+	err = j.Run(ctx)
+	state = outcome(ctx, err)
+	return err
+}
+
+// acquireSlow is Do's wait for its weight.
+func (p *Pool) acquireSlow(ctx context.Context, w int64) error {
+	err, granted := p.sem.AcquireTasks(ctx, w)
+	p.dispatch(granted, false)
+	switch err {
+	case nil:
+		return nil
+	case wsem.ErrClosed:
+		return ErrClosed
+	case wsem.ErrTooLarge:
+		return errTooHeavy(w, p.sem.Size())
+	case wsem.ErrFull:
+		return ErrQueueFull
 	}
 	return err
 }
 
-// Wait blocks until every job submitted so far has finished. Jobs
-// submitted while it waits may be waited for too.
+// Wait blocks until every job submitted so far has finished, including
+// the queued ones, the submitters waiting for room in the queue and the
+// Do calls waiting or running. Jobs submitted while it waits may be
+// waited for too. Called from one of the pool's own jobs, it waits for
+// that job too, and so never returns.
 func (p *Pool) Wait() {
-	p.jobs.wait(nil)
+	p.waitIdle(nil)
 }
 
-// Resize changes the limit while the pool runs. Growing admits waiting
-// jobs at once, in order; shrinking takes nothing back from running jobs,
-// but admits no more until the weight in use is below the new limit.
-// Submitters waiting with a weight above the new limit fail with
-// ErrWeightExceedsLimit. Resizing to the current limit does nothing. A
-// limit below 1 returns ErrInvalidLimit, and a pool that is shutting down
-// ErrClosed.
+// waitIdle waits until no task is unresolved and the semaphore is idle,
+// or stop is closed; it reports which.
+func (p *Pool) waitIdle(stop <-chan struct{}) bool {
+	for {
+		if !p.tasks.wait(stop) || !p.sem.WaitIdle(stop) {
+			return false
+		}
+		if p.tasks.count() == 0 {
+			return true
+		}
+	}
+}
+
+// Resize changes the limit while the pool runs. Growing admits queued jobs
+// at once, in order; shrinking takes nothing back from running jobs, but
+// admits no more until the weight in use is below the new limit. Queued
+// jobs and waiting submitters with a weight above the new limit fail with
+// ErrWeightExceedsLimit (a queued job resolves Canceled with it).
+// Resizing to the current limit does nothing. A limit below 1 returns
+// ErrInvalidLimit, and a pool that is shutting down ErrClosed.
 func (p *Pool) Resize(limit int64) error {
 	return p.resize(limit, "Resize")
 }
 
 func (p *Pool) resize(limit int64, reason string) error {
 	if limit < 1 {
-		return fmt.Errorf("%w: %d", ErrInvalidLimit, limit)
+		return fmt.Errorf("%w: %d (pool %q)", ErrInvalidLimit, limit, p.name)
 	}
 	p.mu.Lock()
 	if p.closing {
@@ -504,13 +775,23 @@ func (p *Pool) resize(limit int64, reason string) error {
 		p.mu.Unlock()
 		return nil
 	}
-	p.sem.Resize(limit)
+	p.exec.Tune(execCap(max(limit, old)))
+	granted, failed := p.sem.ResizeTasks(limit)
 	p.exec.Tune(execCap(limit))
 	p.resizes.Add(1)
 	p.mu.Unlock()
+	for n := failed; n != nil; {
+		next := n.Next()
+		if t := task.FromNode(n); !n.Blocked() {
+			p.resolveDropped(t, fmt.Errorf("%w: %w", errTooHeavy(t.Weight(), limit), job.ErrCanceled))
+		}
+		n = next
+	}
+	p.dispatch(granted, false)
 	if ce := p.log.Check(zap.InfoLevel, MsgResized); ce != nil {
 		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit), zap.String(KeyReason, reason))
 	}
+	p.observeResize(old, limit, reason)
 	return nil
 }
 
@@ -518,87 +799,126 @@ func (p *Pool) resize(limit int64, reason string) error {
 type Stats struct {
 	Limit   int64  // the most weight that runs at once
 	Resizes uint64 // limit changes since New, by Resize or an adaptive limit
-	InUse   int64  // weight held by running jobs; above Limit only after a shrinking Resize
-	Running int64  // jobs admitted and not yet finished
-	Waiting int64  // submitters waiting for admission
+	InUse   int64  // weight held by running jobs and Do calls; above Limit only after a shrinking Resize
+	Running int64  // jobs running (Do calls show only in InUse)
 
-	Submitted uint64 // jobs admitted since New
+	Queued        int64 // jobs in the queue, waiting for their weight
+	QueuedWeight  int64 // their weight
+	Waiting       int64 // callers waiting in Submit for room in the queue, and in Do for weight
+	WaitingWeight int64 // the weight they wait for
+
+	Submitted uint64 // jobs submitted since New (a Do call counts once it returns)
 	Succeeded uint64 // jobs whose Run returned nil
 	Failed    uint64 // jobs whose Run returned an error (or called runtime.Goexit) with their ctx not done
 	Panicked  uint64 // jobs that panicked
-	Canceled  uint64 // jobs cancelled before running, or that returned an error after their ctx ended
+	Canceled  uint64 // jobs dropped before running, or that returned an error after their ctx ended
 }
 
-// Finished returns how many admitted jobs have finished. Submitted minus
-// Finished is the number of jobs in flight.
+// Finished returns how many submitted jobs have finished. Submitted minus
+// Finished is the number of jobs queued or running.
 func (s Stats) Finished() uint64 {
 	return s.Succeeded + s.Failed + s.Panicked + s.Canceled
+}
+
+// String formats s with field names, for logs.
+func (s Stats) String() string {
+	return fmt.Sprintf("limit=%d in_use=%d running=%d queued=%d (weight %d) waiting=%d (weight %d) "+
+		"submitted=%d succeeded=%d failed=%d panicked=%d canceled=%d resizes=%d",
+		s.Limit, s.InUse, s.Running, s.Queued, s.QueuedWeight, s.Waiting, s.WaitingWeight,
+		s.Submitted, s.Succeeded, s.Failed, s.Panicked, s.Canceled, s.Resizes)
 }
 
 // Stats returns a snapshot of the pool. Counters are read so that
 // Submitted >= Finished() always holds; gauges are read at nearly the same
 // moment, not atomically together.
 func (p *Pool) Stats() Stats {
-	s := Stats{
-		Succeeded: p.succeeded.Load(),
-		Failed:    p.failed.Load(),
-		Panicked:  p.panicked.Load(),
-		Canceled:  p.canceled.Load(),
+	var s Stats
+	for _, c := range []*counts{&p.tc, &p.dc} {
+		s.Succeeded += c.succeeded.Load()
+		s.Failed += c.failed.Load()
+		s.Panicked += c.panicked.Load()
+		s.Canceled += c.canceled.Load()
 	}
-	s.Submitted = p.nextID.Load()
-	s.Limit = p.sem.Size()
+	doCalls := p.dc.succeeded.Load() + p.dc.failed.Load() + p.dc.panicked.Load() + p.dc.canceled.Load()
+	// unused before nextID, and the gauges after: every ID subtracted
+	// has been counted, and a submitter still waiting for room in the
+	// queue has not been accepted yet.
+	unused := p.unused.Load()
+	ids := p.nextID.Load()
+	g := p.sem.Gauges()
+	s.Submitted = ids - unused - uint64(g.BlockedTasks) + doCalls
+	s.Limit, s.InUse = g.Size, g.InUse
+	s.Queued, s.QueuedWeight = int64(g.Queued), g.QueuedWeight
+	s.Waiting, s.WaitingWeight = int64(g.Blocked), g.BlockedWeight
 	s.Resizes = p.resizes.Load()
-	s.InUse = p.sem.InUse()
-	s.Running = p.jobs.running()
-	s.Waiting = p.waiting.Load()
+	s.Running = p.running.Load()
 	return s
 }
 
 // Shutdown stops the pool: new submissions fail with ErrClosed, and so do
-// submitters waiting for admission; jobs already admitted run to the end.
-// When they have all finished, Shutdown releases the pool's goroutines and
-// returns nil. If ctx ends first, Shutdown cancels the ctx of every job
-// still running, waits for them to return, releases the goroutines and
-// returns ctx.Err(). A job that ignores its ctx keeps Shutdown waiting, and
-// so does a Do still running, whose ctx is its caller's.
+// submitters waiting for room in the queue and Do calls waiting for
+// weight; queued jobs are dropped (they resolve Canceled with an error
+// matching ErrClosed and job.ErrCanceled). Running jobs go on. When they
+// have all finished, Shutdown releases the pool's goroutines and returns
+// nil.
 //
-// Shutdown may be called many times and from many goroutines; every call
-// returns once the pool has stopped. When it returns, no goroutine of the
-// pool remains.
+// If ctx ends first, Shutdown cancels the ctx of every running job and
+// returns ctx.Err() at once, as net/http's Server.Shutdown does. A job
+// that goes on running keeps its weight and shows in Stats; Close and
+// Wait still wait for it, and the pool's goroutines are released when the
+// last such job returns.
+//
+// Shutdown may be called many times and from many goroutines. Called from
+// one of the pool's own jobs, only Shutdown with a ctx that ends returns:
+// Close, Wait and Shutdown without a deadline wait for every job,
+// including the caller.
 func (p *Pool) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
 	p.mu.Lock()
+	var dropped *wsem.Node
 	if !p.closing {
 		p.closing = true
-		p.jobs.close()
-		p.sem.Close()
+		dropped = p.sem.Close()
 	}
 	p.mu.Unlock()
-
-	var err error
-	if !p.jobs.wait(ctx.Done()) {
-		err = ctx.Err()
-		p.forced.Store(true)
-		p.force(errForced)
-		p.jobs.wait(nil)
+	for n := dropped; n != nil; {
+		next := n.Next()
+		if !n.Blocked() {
+			p.resolveDropped(task.FromNode(n), errForced)
+		}
+		n = next
 	}
-	p.shutdown.Do(func() {
-		p.force(errForced)
-		// Every job has resolved; wait for the ants workers to exit.
-		if rerr := p.exec.ReleaseContext(context.Background()); rerr != nil && !errors.Is(rerr, ants.ErrPoolClosed) {
-			p.log.Error("releasing executor", zap.Error(rerr))
-		}
-		if ce := p.log.Check(zap.InfoLevel, MsgShutdown); ce != nil {
-			ce.Write(zap.Bool(KeyForced, p.forced.Load()), zap.Uint64(KeySubmitted, p.nextID.Load()))
-		}
+	if p.waitIdle(ctx.Done()) {
+		p.release()
+		return nil
+	}
+	p.x.Forced.Store(true)
+	p.force(errForced)
+	p.stopper.Do(func() {
+		go func() {
+			p.waitIdle(nil)
+			p.release()
+		}()
 	})
-	return err
+	return ctx.Err()
 }
 
-// Close is Shutdown without a deadline: it waits for every admitted job to
-// finish.
+// release lets the executor's goroutines go, once every job has returned.
+func (p *Pool) release() {
+	p.released.Do(func() {
+		p.force(errForced)
+		if err := p.exec.ReleaseContext(context.Background()); err != nil && !errors.Is(err, ants.ErrPoolClosed) {
+			p.log.Error("releasing executor", zap.Error(err))
+		}
+		if ce := p.log.Check(zap.InfoLevel, MsgShutdown); ce != nil {
+			ce.Write(zap.Bool(KeyForced, p.x.Forced.Load()), zap.Uint64(KeySubmitted, p.Stats().Submitted))
+		}
+	})
+}
+
+// Close is Shutdown without a deadline: it waits for every job to finish.
 func (p *Pool) Close() error {
 	return p.Shutdown(context.Background())
 }

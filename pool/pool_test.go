@@ -41,7 +41,7 @@ var (
 // are gone before the bubble ends.
 func mustNew(t testing.TB, limit int64, opts ...pool.Option) *pool.Pool {
 	t.Helper()
-	p, err := pool.New(limit, opts...)
+	p, err := pool.New(limit, append([]pool.Option{pool.WithMaxQueued(0)}, opts...)...)
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	t.Cleanup(func() {

@@ -1,8 +1,21 @@
 // Package wsem implements the FIFO weighted semaphore behind package
-// semaphore, with two more abilities that package pool needs: Close, which
-// fails every waiter and later acquire, and strict mode, in which a request
-// larger than the size fails at once (and a waiter that a shrinking Resize
-// leaves too large fails) instead of waiting for its ctx to end.
+// semaphore, and the admission queue of package pool.
+//
+// Package semaphore uses the x/sync contract only: Acquire, TryAcquire,
+// Release, Resize and the gauges. Package pool also uses:
+//
+//   - Close, which fails every waiter and later acquire;
+//   - strict mode, in which a request larger than the size fails at once
+//     (and a waiter that a shrinking Resize leaves too large fails) instead
+//     of waiting for its ctx to end;
+//   - task nodes: a job that waits for its weight is a Node in the same
+//     FIFO list as the goroutines blocked in Acquire, with no goroutine of
+//     its own. When a Release, a Resize or a removal makes a task node fit,
+//     it is taken out of the list and handed back to the caller, which
+//     runs it;
+//   - bounds on how many task nodes may be queued and how many callers may
+//     block, counted under the same lock as the list, so they are exact;
+//   - WaitIdle, which waits until nothing is held or waiting.
 package wsem
 
 import (
@@ -11,25 +24,32 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
-// Errors of Close and strict mode; plain semaphores never return them.
+// Errors of Close, strict mode and the bounds; plain semaphores never
+// return them.
 var (
 	ErrClosed   = errors.New("semaphore: closed")
 	ErrTooLarge = errors.New("semaphore: weight exceeds size")
+	ErrFull     = errors.New("semaphore: too many waiters")
 )
 
 // The state word packs the weight still available (low 63 bits) with a flag
 // (the top bit) that sends every caller to the slow path. The flag is set
-// exactly while a waiter that fits the size is queued, while the held
-// weight exceeds the size after a shrinking Resize (deficit > 0), or once
-// the semaphore is closed. While it
-// is clear, Acquire and Release touch only this word; while it is set, the
+// exactly while a node that fits the size is in the list, while the held
+// weight exceeds the size after a shrinking Resize (deficit > 0), while a
+// WaitIdle caller waits, or once the semaphore is closed. While it is
+// clear, Acquire and Release touch only this word; while it is set, the
 // word changes only under mu.
 const (
 	slowFlag  = uint64(1) << 63
 	availMask = slowFlag - 1
 )
+
+// Unbounded is the bound of a semaphore that limits neither its queue nor
+// its blocked callers.
+const Unbounded = -1
 
 // Weighted is the semaphore; package semaphore documents its contract.
 // The zero value is a semaphore of size 0.
@@ -37,25 +57,75 @@ type Weighted struct {
 	state atomic.Uint64 // slowFlag | available weight
 	size  atomic.Int64  // written under mu
 
-	mu      sync.Mutex
-	deficit int64      // held weight above size after a shrink; under mu
-	queue   waiterList // waiters with n <= size, FIFO; under mu
-	over    waiterList // waiters with n > size, by arrival; under mu
-	seq     uint64     // arrival counter for waiters; under mu
-	closed  bool       // under mu
-	strict  bool       // set before use
+	mu       sync.Mutex
+	deficit  int64    // held weight above size after a shrink; under mu
+	queue    nodeList // nodes with n <= size, FIFO; under mu
+	over     nodeList // goroutine waiters with n > size, by arrival; under mu
+	seq      uint64   // arrival counter; under mu
+	closed   bool     // under mu
+	strict   bool     // set before use
+	idleWait int      // WaitIdle callers; under mu
+	idle     chan struct{}
+
+	// Bounds and counts for package pool, under mu. A task node is
+	// queued (its submitter has gone on) or blocked (its submitter waits
+	// for it); blocked nodes are always behind every queued one, because
+	// a node blocks only while the queue is full, and the oldest blocked
+	// node becomes queued as soon as there is room.
+	bounded               bool // the bounds below apply (NewStrict)
+	maxQueued, maxBlocked int  // Unbounded, or a bound
+	queued, blocked       int  // task nodes queued; goroutines and task nodes blocked
+	blockedTasks          int  // of the blocked, the task nodes
+	queuedW, blockedW     int64
+	firstBlocked          *Node // oldest blocked task node, or nil
+
+	// Wake is called, under mu, for a blocked task node when it stops
+	// blocking: granted (then it is also returned to the caller that
+	// runs it), moved into the queue, or failed (err set). Package pool
+	// sets it before use.
+	Wake func(n *Node, err error)
 }
 
+// Node is an entry of the FIFO list. A pool's task embeds it as its first
+// field; a goroutine blocked in Acquire uses one inside a waiter.
+type Node struct {
+	prev, next *Node
+	n          int64  // weight
+	tag        uint64 // arrival seq << tagBits | kind and place bits
+}
+
+const (
+	tagTask    = 1 << 0 // a task node, not a waiter
+	tagBlocked = 1 << 1 // a task node whose submitter waits
+	tagListed  = 1 << 2 // in queue or over
+	tagOver    = 1 << 3 // in over
+	tagBits    = 4
+)
+
+// Weight returns the node's weight.
+func (n *Node) Weight() int64 { return n.n }
+
+// SetWeight sets the node's weight; call it before the node is used.
+func (n *Node) SetWeight(w int64) { n.n = w }
+
+// Next returns the node after n in a list returned by this package.
+func (n *Node) Next() *Node { return n.next }
+
+// Blocked reports whether n is a task node whose submitter waits. It is
+// stable once the node has left the list.
+func (n *Node) Blocked() bool { return n.tag&tagBlocked != 0 }
+
+func (n *Node) seq() uint64 { return n.tag >> tagBits }
+
+// waiter is a goroutine blocked in Acquire.
 type waiter struct {
-	n       int64
-	seq     uint64
-	ready   chan struct{} // closed when granted
+	Node
+	ready   chan struct{} // closed when granted or failed
 	granted bool          // under mu
 	err     error         // why it was woken without a grant; under mu
-	over    bool          // in the over list; under mu
-	prev    *waiter
-	next    *waiter
 }
+
+func asWaiter(n *Node) *waiter { return (*waiter)(unsafe.Pointer(n)) }
 
 // Waiter structs are recycled; their channels are not, because a channel
 // made inside a testing/synctest bubble must never be used outside it, and
@@ -64,10 +134,12 @@ var waiterPool = sync.Pool{New: func() any { return new(waiter) }}
 
 // NewStrict is NewWeighted in strict mode: Acquire fails with ErrTooLarge
 // instead of waiting when n exceeds the size, and so does a waiter when a
-// Resize leaves n above the size.
-func NewStrict(n int64) *Weighted {
+// Resize leaves n above the size. maxQueued bounds the task nodes queued
+// and maxBlocked the callers blocked (Unbounded for no bound).
+func NewStrict(n int64, maxQueued, maxBlocked int) *Weighted {
 	s := NewWeighted(n)
 	s.strict = true
+	s.bounded, s.maxQueued, s.maxBlocked = true, maxQueued, maxBlocked
 	return s
 }
 
@@ -94,18 +166,17 @@ func (s *Weighted) Init(n int64) {
 // resources are available or ctx is done. On success, returns nil. On
 // failure, returns ctx.Err() and leaves the semaphore unchanged; if the
 // caller was at the head of the queue, the waiters behind it that now fit
-// are granted at once.
-//
-// If ctx is already done when Acquire is called, Acquire fails even if the
-// weight is available. Requests are granted in the order they arrive: while
-// any waiter is queued, a new request queues behind it, whatever its
-// weight (n == 0 included). A request larger than the size waits, without
-// blocking other callers, until ctx is done or a Resize makes it fit.
-// Acquire panics if n is negative.
-//
-// Cost: one compare-and-swap when no one waits; otherwise a mutex and a
-// park, with no allocation.
+// are granted at once. Granting a task node hands it to the caller; only
+// package pool's semaphores have task nodes, and it uses AcquireTasks.
 func (s *Weighted) Acquire(ctx context.Context, n int64) error {
+	err, granted := s.AcquireTasks(ctx, n)
+	s.mustBeEmpty(granted)
+	return err
+}
+
+// AcquireTasks is Acquire that returns the task nodes a failed wait
+// granted (linked by Next), for the caller to run.
+func (s *Weighted) AcquireTasks(ctx context.Context, n int64) (error, *Node) {
 	if n < 0 {
 		panic("semaphore: Acquire called with negative weight " + strconv.FormatInt(n, 10))
 	}
@@ -113,111 +184,206 @@ func (s *Weighted) Acquire(ctx context.Context, n int64) error {
 	if done != nil {
 		select {
 		case <-done:
-			return ctx.Err()
+			return ctx.Err(), nil
 		default:
 		}
 	}
 	if st := s.state.Load(); st&slowFlag == 0 && uint64(n) <= st &&
 		s.state.CompareAndSwap(st, st-uint64(n)) {
-		return nil
+		return nil, nil
 	}
 	return s.acquireSlow(ctx, done, n)
 }
 
-func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int64) error {
+func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int64) (error, *Node) {
 	s.mu.Lock()
-	select {
-	case <-done:
-		// ctx ended before we could acquire: fail even if we could,
-		// as x/sync does.
-		s.mu.Unlock()
-		return ctx.Err()
-	default:
-	}
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	size := s.size.Load()
-	w := (*waiter)(nil)
-	for {
-		st := s.state.Load()
-		if st&slowFlag == 0 && uint64(n) <= st {
-			if s.state.CompareAndSwap(st, st-uint64(n)) {
-				s.mu.Unlock()
-				return nil
-			}
-			continue
-		}
-		if n > size {
-			if s.strict {
-				s.mu.Unlock()
-				return ErrTooLarge
-			}
-			// Doomed until a Resize: wait aside so that nobody
-			// queues behind this request.
-			w = s.newWaiter(n)
-			w.over = true
-			s.over.pushBack(w)
-			break
-		}
-		// Set the flag in the same step that saw too little weight:
-		// from now on every Release comes through mu and sees us.
-		if st&slowFlag != 0 || s.state.CompareAndSwap(st, st|slowFlag) {
-			w = s.newWaiter(n)
-			s.queue.pushBack(w)
-			break
+	if done != nil {
+		select {
+		case <-done:
+			// ctx ended before we could acquire: fail even if we
+			// could, as x/sync does.
+			s.mu.Unlock()
+			return ctx.Err(), nil
+		default:
 		}
 	}
+	w, err := s.tryOrQueueLocked(n)
 	s.mu.Unlock()
-
+	if w == nil {
+		return err, nil
+	}
+	if done == nil {
+		// A plain receive keeps the parked goroutine's frame small.
+		<-w.ready
+		return s.woken(w), nil
+	}
 	select {
 	case <-done:
 		s.mu.Lock()
-		w.ready = nil
+		var granted *Node
 		switch {
 		case w.granted:
 			// Granted after ctx ended: put the weight back, as
 			// if the grant had not happened.
-			s.releaseLocked(n)
+			granted = s.releaseLocked(n)
 		case w.err != nil:
 			// Failed by Close or Resize, and out of the lists.
 		default:
-			s.removeLocked(w)
+			granted = s.removeLocked(&w.Node)
 		}
 		s.mu.Unlock()
-		waiterPool.Put(w)
-		return ctx.Err()
-	case <-w.ready:
 		w.ready = nil
-		if err := w.err; err != nil {
-			waiterPool.Put(w)
-			return err
-		}
 		waiterPool.Put(w)
+		return ctx.Err(), granted
+	case <-w.ready:
+		if err := s.woken(w); err != nil {
+			return err, nil
+		}
 		// Granted; if ctx ended meanwhile, give the weight back and
 		// report the failure, as x/sync does.
 		select {
 		case <-done:
-			s.Release(n)
-			return ctx.Err()
+			return ctx.Err(), s.ReleaseTasks(n)
 		default:
 		}
-		return nil
+		return nil, nil
 	}
 }
 
-func (s *Weighted) newWaiter(n int64) *waiter {
+// woken recycles a waiter whose channel was closed and returns its error.
+func (s *Weighted) woken(w *waiter) error {
+	err := w.err
+	w.ready = nil
+	waiterPool.Put(w)
+	return err
+}
+
+// tryOrQueueLocked acquires n at once if it can and returns nil, nil;
+// otherwise it queues a waiter for n and returns it, or fails.
+func (s *Weighted) tryOrQueueLocked(n int64) (*waiter, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.tryLocked(n) {
+		return nil, nil
+	}
+	if n > s.size.Load() && s.strict {
+		s.thawLocked()
+		return nil, ErrTooLarge
+	}
+	if s.bounded && s.maxBlocked >= 0 && s.blocked >= s.maxBlocked {
+		s.thawLocked()
+		return nil, ErrFull
+	}
 	w := waiterPool.Get().(*waiter)
-	s.seq++
-	w.n, w.seq, w.granted, w.over, w.err = n, s.seq, false, false, nil
+	w.granted, w.err = false, nil
 	w.ready = make(chan struct{})
-	return w
+	s.blocked++
+	s.blockedW += n
+	s.pushLocked(&w.Node, n, 0)
+	return w, nil
+}
+
+// tryLocked takes n if it is free and nobody that fits is waiting. It
+// sets the flag when it fails, so that from then on every Release comes
+// through mu. s.mu is held.
+func (s *Weighted) tryLocked(n int64) bool {
+	for {
+		st := s.state.Load()
+		if st&slowFlag == 0 && uint64(n) <= st {
+			if s.state.CompareAndSwap(st, st-uint64(n)) {
+				return true
+			}
+			continue
+		}
+		if st&slowFlag != 0 || s.state.CompareAndSwap(st, st|slowFlag) {
+			return false
+		}
+	}
+}
+
+// pushLocked puts node x of weight n at the back of the queue, or in the
+// over list if it is larger than the size (goroutine waiters of plain
+// semaphores only). The flag is set. s.mu is held.
+func (s *Weighted) pushLocked(x *Node, n int64, kind uint64) {
+	s.seq++
+	x.n = n
+	x.tag = s.seq<<tagBits | kind | tagListed
+	if n > s.size.Load() {
+		x.tag |= tagOver
+		s.over.pushBack(x)
+		// Nothing that fits waits: the flag may be clear again.
+		s.thawLocked()
+		return
+	}
+	s.queue.pushBack(x)
+}
+
+// Placement says where Enqueue put a task node.
+type Placement int
+
+const (
+	Admitted Placement = iota // the weight was free: the caller runs the task now
+	Queued                    // in the queue: the submitter may go on
+	Blocked                   // the queue is full: the submitter waits for Wake
+)
+
+// Enqueue admits task node x of weight n, or puts it in the FIFO list: as
+// queued while fewer than maxQueued task nodes are queued, else as
+// blocked if block is true and fewer than maxBlocked callers block. It
+// fails with ErrClosed, ErrTooLarge (strict mode) or ErrFull.
+func (s *Weighted) Enqueue(x *Node, n int64, block bool) (Placement, error) {
+	if n < 0 {
+		panic("semaphore: Enqueue called with negative weight " + strconv.FormatInt(n, 10))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	if s.tryLocked(n) {
+		return Admitted, nil
+	}
+	if n > s.size.Load() {
+		s.thawLocked()
+		return 0, ErrTooLarge
+	}
+	if !s.bounded || s.maxQueued < 0 || s.queued < s.maxQueued {
+		s.queued++
+		s.queuedW += n
+		s.pushLocked(x, n, tagTask)
+		return Queued, nil
+	}
+	if !block || s.bounded && s.maxBlocked >= 0 && s.blocked >= s.maxBlocked {
+		s.thawLocked()
+		return 0, ErrFull
+	}
+	s.blocked++
+	s.blockedTasks++
+	s.blockedW += n
+	s.pushLocked(x, n, tagTask|tagBlocked)
+	if s.firstBlocked == nil {
+		s.firstBlocked = x
+	}
+	return Blocked, nil
+}
+
+// Remove takes task node x out of the list if it is still there, as when
+// its ctx ends, and reports whether it did. Removing the head may let the
+// nodes behind it fit: they are returned, linked by Next, for the caller
+// to run.
+func (s *Weighted) Remove(x *Node) (removed bool, granted *Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if x.tag&tagListed == 0 {
+		return false, nil
+	}
+	return true, s.removeLocked(x)
 }
 
 // TryAcquire acquires the semaphore with a weight of n without blocking.
 // On success, returns true. On failure, returns false and leaves the
-// semaphore unchanged. It fails while any waiter that fits the size is
+// semaphore unchanged. It fails while any node that fits the size is
 // queued, even if n is available. TryAcquire panics if n is negative.
 func (s *Weighted) TryAcquire(n int64) bool {
 	if n < 0 {
@@ -238,10 +404,19 @@ func (s *Weighted) TryAcquire(n int64) bool {
 // every queued waiter that now fits. Release panics with "semaphore:
 // released more than held" if n exceeds the weight held, and panics if n
 // is negative.
-//
-// Cost: one compare-and-swap when no one waits; otherwise a mutex and a
-// channel send per waiter granted.
 func (s *Weighted) Release(n int64) {
+	s.mustBeEmpty(s.ReleaseTasks(n))
+}
+
+func (s *Weighted) mustBeEmpty(granted *Node) {
+	if granted != nil {
+		panic("semaphore: task nodes granted to a caller that cannot run them")
+	}
+}
+
+// ReleaseTasks is Release that returns the task nodes it granted, linked
+// by Next, for the caller to run. Blocked ones have been woken already.
+func (s *Weighted) ReleaseTasks(n int64) *Node {
 	if n < 0 {
 		panic("semaphore: Release called with negative weight " + strconv.FormatInt(n, 10))
 	}
@@ -250,16 +425,17 @@ func (s *Weighted) Release(n int64) {
 		// held = size - avail; checked again under mu when in doubt.
 		if size := s.size.Load(); uint64(n) <= uint64(size)-st &&
 			s.state.CompareAndSwap(st, st+uint64(n)) {
-			return
+			return nil
 		}
 	}
 	s.mu.Lock()
-	s.releaseLocked(n)
+	granted := s.releaseLocked(n)
 	s.mu.Unlock()
+	return granted
 }
 
-// releaseLocked returns n to the semaphore and grants waiters. s.mu is held.
-func (s *Weighted) releaseLocked(n int64) {
+// releaseLocked returns n to the semaphore and grants nodes. s.mu is held.
+func (s *Weighted) releaseLocked(n int64) *Node {
 	size := s.size.Load()
 	for {
 		st := s.state.Load()
@@ -272,50 +448,132 @@ func (s *Weighted) releaseLocked(n int64) {
 			// Nobody waits and no deficit: only the fast paths
 			// race with us.
 			if s.state.CompareAndSwap(st, st+uint64(n)) {
-				return
+				return nil
 			}
 			continue
 		}
 		// The flag is set: the word changes only under mu.
 		pay := min(n, s.deficit)
 		s.deficit -= pay
-		s.grantLocked(avail + n - pay)
-		return
+		return s.grantLocked(avail + n - pay)
 	}
 }
 
-// grantLocked grants queued waiters from the head while they fit in avail,
-// then stores avail and the flag. The flag must be set on entry (so the
-// word is stable) and s.mu held.
-func (s *Weighted) grantLocked(avail int64) {
+// grantLocked grants queued nodes from the head while they fit in avail,
+// then stores avail and the flag. It returns the task nodes granted. The
+// flag must be set on entry (so the word is stable) and s.mu held.
+func (s *Weighted) grantLocked(avail int64) *Node {
+	var head, tail *Node
 	if s.deficit == 0 && !s.closed {
-		for w := s.queue.head; w != nil && w.n <= avail; w = s.queue.head {
-			avail -= w.n
-			s.queue.remove(w)
-			w.granted = true
-			close(w.ready)
+		for x := s.queue.head; x != nil && x.n <= avail; x = s.queue.head {
+			avail -= x.n
+			s.unlinkLocked(x)
+			if x.tag&tagTask == 0 {
+				w := asWaiter(x)
+				w.granted = true
+				close(w.ready)
+				continue
+			}
+			if x.tag&tagBlocked != 0 {
+				s.Wake(x, nil)
+			}
+			if tail == nil {
+				head = x
+			} else {
+				tail.next = x
+			}
+			tail = x
 		}
 	}
+	s.storeLocked(avail)
+	return head
+}
+
+// thawLocked stores the flag that the state calls for, after tryLocked
+// set it for a request that then did not wait. s.mu is held.
+func (s *Weighted) thawLocked() {
+	s.storeLocked(int64(s.state.Load() & availMask))
+}
+
+// storeLocked stores avail and the flag that its state calls for, and
+// tells WaitIdle callers when nothing is held or waiting. s.mu is held
+// and the flag is set.
+func (s *Weighted) storeLocked(avail int64) {
 	st := uint64(avail)
-	if s.queue.head != nil || s.deficit > 0 || s.closed {
+	if s.queue.head != nil || s.deficit > 0 || s.closed || s.idleWait > 0 {
 		st |= slowFlag
 	}
 	s.state.Store(st)
+	if s.idle != nil && s.idleLocked() {
+		close(s.idle)
+		s.idle = nil
+	}
 }
 
-// removeLocked takes a waiter whose ctx ended out of its list. If it was at
-// the head of the queue, the waiters behind it may now fit.
-func (s *Weighted) removeLocked(w *waiter) {
-	if w.over {
-		s.over.remove(w)
+func (s *Weighted) idleLocked() bool {
+	return s.queue.len == 0 && s.over.len == 0 && s.deficit == 0 &&
+		int64(s.state.Load()&availMask) >= s.size.Load()
+}
+
+// unlinkLocked takes x out of its list and its counts, and moves the
+// oldest blocked task node into the queue if x leaves room. s.mu is held.
+func (s *Weighted) unlinkLocked(x *Node) {
+	next := x.next
+	if x.tag&tagOver != 0 {
+		s.over.remove(x)
+	} else {
+		s.queue.remove(x)
+	}
+	tag := x.tag
+	x.tag &^= tagListed | tagOver
+	switch {
+	case tag&tagTask == 0 || tag&tagBlocked != 0:
+		s.blocked--
+		s.blockedW -= x.n
+		if tag&tagTask != 0 {
+			s.blockedTasks--
+		}
+		if x == s.firstBlocked {
+			s.firstBlocked = s.nextBlocked(next)
+		}
 		return
 	}
-	head := s.queue.head == w
-	s.queue.remove(w)
-	if head {
-		// The flag is set while w was queued, so the word is stable.
-		s.grantLocked(int64(s.state.Load() & availMask))
+	s.queued--
+	s.queuedW -= x.n
+	if b := s.firstBlocked; b != nil && !s.closed && (!s.bounded || s.maxQueued < 0 || s.queued < s.maxQueued) {
+		s.firstBlocked = s.nextBlocked(b.next)
+		b.tag &^= tagBlocked
+		s.blocked--
+		s.blockedTasks--
+		s.blockedW -= b.n
+		s.queued++
+		s.queuedW += b.n
+		s.Wake(b, nil)
 	}
+}
+
+// nextBlocked returns the first blocked task node from x on.
+func (s *Weighted) nextBlocked(x *Node) *Node {
+	for ; x != nil; x = x.next {
+		if x.tag&(tagTask|tagBlocked) == tagTask|tagBlocked {
+			return x
+		}
+	}
+	return nil
+}
+
+// removeLocked takes a node whose wait ended out of its list. If it was at
+// the head of the queue, the nodes behind it may now fit; they are
+// granted and the task nodes among them returned.
+func (s *Weighted) removeLocked(x *Node) *Node {
+	head := s.queue.head == x
+	s.unlinkLocked(x)
+	x.next, x.prev = nil, nil
+	if head || s.idle != nil {
+		// The flag is set while x was queued, so the word is stable.
+		return s.grantLocked(int64(s.state.Load() & availMask))
+	}
+	return nil
 }
 
 // Resize sets the size of the semaphore to n. Growing grants, in order, the
@@ -326,6 +584,16 @@ func (s *Weighted) removeLocked(w *waiter) {
 // a request larger than the size does in Acquire. Resize panics if n is
 // negative.
 func (s *Weighted) Resize(n int64) {
+	granted, failed := s.ResizeTasks(n)
+	s.mustBeEmpty(granted)
+	s.mustBeEmpty(failed)
+}
+
+// ResizeTasks is Resize that returns the task nodes it granted, and, in
+// strict mode, the task nodes it took out of the list because they are
+// larger than the new size (blocked ones have been woken with
+// ErrTooLarge), both linked by Next.
+func (s *Weighted) ResizeTasks(n int64) (granted, failed *Node) {
 	if n < 0 {
 		panic("semaphore: Resize called with negative size " + strconv.FormatInt(n, 10))
 	}
@@ -333,75 +601,133 @@ func (s *Weighted) Resize(n int64) {
 	defer s.mu.Unlock()
 	old := s.size.Load()
 	if n == old {
-		return
+		return nil, nil
 	}
-	// Freeze the word: with the flag set, only mu holders change it.
-	var st uint64
-	for {
-		st = s.state.Load()
-		if s.state.CompareAndSwap(st, st|slowFlag) {
-			break
-		}
-	}
+	st := s.freezeLocked()
 	held := old - int64(st&availMask) + s.deficit
 	s.size.Store(n)
 	s.deficit = max(held-n, 0)
 	avail := max(n-held, 0)
 	if n < old {
-		for w := s.queue.head; w != nil; {
-			next := w.next
-			if w.n > n {
-				s.queue.remove(w)
+		var tail *Node
+		for x := s.queue.head; x != nil; {
+			next := x.next
+			if x.n > n {
 				if s.strict {
-					s.failLocked(w, ErrTooLarge)
+					s.failLocked(x, ErrTooLarge)
+					if x.tag&tagTask != 0 {
+						if tail == nil {
+							failed = x
+						} else {
+							tail.next = x
+						}
+						tail = x
+					}
 				} else {
-					w.over = true
-					s.over.insertBySeq(w)
+					s.queue.remove(x)
+					x.tag |= tagOver
+					s.over.insertBySeq(x)
 				}
 			}
-			w = next
+			x = next
 		}
 	} else {
-		for w := s.over.head; w != nil; {
-			next := w.next
-			if w.n <= n {
-				s.over.remove(w)
-				w.over = false
-				s.queue.insertBySeq(w)
+		for x := s.over.head; x != nil; {
+			next := x.next
+			if x.n <= n {
+				s.over.remove(x)
+				x.tag &^= tagOver
+				s.queue.insertBySeq(x)
 			}
-			w = next
+			x = next
 		}
 	}
-	s.grantLocked(avail)
+	return s.grantLocked(avail), failed
 }
 
-// Close fails every waiter with ErrClosed, and every later Acquire;
-// TryAcquire fails from now on. Release still takes back weight held.
-func (s *Weighted) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.closed = true
+// freezeLocked sets the flag, so that only mu holders change the word,
+// and returns the word.
+func (s *Weighted) freezeLocked() uint64 {
 	for {
 		st := s.state.Load()
 		if s.state.CompareAndSwap(st, st|slowFlag) {
-			break
-		}
-	}
-	for _, l := range []*waiterList{&s.queue, &s.over} {
-		for w := l.head; w != nil; w = l.head {
-			l.remove(w)
-			s.failLocked(w, ErrClosed)
+			return st
 		}
 	}
 }
 
-// failLocked wakes a waiter, already out of its list, with err.
-func (s *Weighted) failLocked(w *waiter, err error) {
-	w.err = err
-	close(w.ready)
+// Close fails every waiter with ErrClosed, and every later Acquire and
+// Enqueue; TryAcquire fails from now on. Release still takes back weight
+// held. It returns the task nodes it took out of the list, linked by Next;
+// blocked ones have been woken with ErrClosed.
+func (s *Weighted) Close() (failed *Node) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.freezeLocked()
+	var tail *Node
+	for _, l := range []*nodeList{&s.queue, &s.over} {
+		for x := l.head; x != nil; x = l.head {
+			s.failLocked(x, ErrClosed)
+			if x.tag&tagTask != 0 {
+				if tail == nil {
+					failed = x
+				} else {
+					tail.next = x
+				}
+				tail = x
+			}
+		}
+	}
+	s.storeLocked(int64(s.state.Load() & availMask))
+	return failed
+}
+
+// failLocked takes x out of its list and wakes it with err.
+func (s *Weighted) failLocked(x *Node, err error) {
+	s.unlinkLocked(x)
+	x.next, x.prev = nil, nil
+	if x.tag&tagTask == 0 {
+		w := asWaiter(x)
+		w.err = err
+		close(w.ready)
+	} else if x.tag&tagBlocked != 0 {
+		s.Wake(x, err)
+	}
+}
+
+// WaitIdle blocks until nothing is held and nothing waits, or stop is
+// closed (a nil stop never is); it reports whether the semaphore was idle.
+func (s *Weighted) WaitIdle(stop <-chan struct{}) bool {
+	s.mu.Lock()
+	if s.idleLocked() {
+		s.mu.Unlock()
+		return true
+	}
+	s.idleWait++
+	s.freezeLocked()
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
+	idle := s.idle
+	s.mu.Unlock()
+	ok := true
+	select {
+	case <-idle:
+	case <-stop:
+		ok = false
+	}
+	s.mu.Lock()
+	s.idleWait--
+	if s.idleWait == 0 {
+		s.idle = nil
+	}
+	s.storeLocked(int64(s.state.Load() & availMask))
+	s.mu.Unlock()
+	return ok
 }
 
 // Size returns the current size of the semaphore: the value given to
@@ -412,79 +738,96 @@ func (s *Weighted) Size() int64 {
 
 // InUse returns the weight currently held. It can exceed Size after a
 // shrinking Resize, until enough weight is released.
-//
-// InUse is reported rather than the weight available because it stays
-// exact when a shrink leaves more held than the size, and because it is
-// what a gauge of load wants; the weight available is
-// max(Size()-InUse(), 0).
 func (s *Weighted) InUse() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.inUseLocked()
+}
+
+func (s *Weighted) inUseLocked() int64 {
 	return s.size.Load() - int64(s.state.Load()&availMask) + s.deficit
 }
 
 // Waiting returns the number of callers blocked in Acquire, including
-// requests larger than the current size.
+// requests larger than the current size, and of blocked task nodes.
 func (s *Weighted) Waiting() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.queue.len + s.over.len
+	return s.blocked
 }
 
-// waiterList is an intrusive doubly linked list of waiters.
-type waiterList struct {
-	head, tail *waiter
+// Gauges are the semaphore's counts, read together under its lock.
+type Gauges struct {
+	Size, InUse                   int64
+	Queued, Blocked, BlockedTasks int
+	QueuedWeight, BlockedWeight   int64
+}
+
+// Gauges returns the semaphore's counts.
+func (s *Weighted) Gauges() Gauges {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Gauges{
+		Size: s.size.Load(), InUse: s.inUseLocked(),
+		Queued: s.queued, Blocked: s.blocked, BlockedTasks: s.blockedTasks,
+		QueuedWeight: s.queuedW, BlockedWeight: s.blockedW,
+	}
+}
+
+// nodeList is an intrusive doubly linked list of nodes.
+type nodeList struct {
+	head, tail *Node
 	len        int
 }
 
-func (l *waiterList) pushBack(w *waiter) {
-	w.prev, w.next = l.tail, nil
+func (l *nodeList) pushBack(x *Node) {
+	x.prev, x.next = l.tail, nil
 	if l.tail == nil {
-		l.head = w
+		l.head = x
 	} else {
-		l.tail.next = w
+		l.tail.next = x
 	}
-	l.tail = w
+	l.tail = x
 	l.len++
 }
 
-// insertBySeq inserts w keeping the list ordered by arrival.
-func (l *waiterList) insertBySeq(w *waiter) {
+// insertBySeq inserts x keeping the list ordered by arrival.
+func (l *nodeList) insertBySeq(x *Node) {
 	at := l.tail
-	for at != nil && at.seq > w.seq {
+	for at != nil && at.seq() > x.seq() {
 		at = at.prev
 	}
 	if at == nil { // new head
-		w.prev, w.next = nil, l.head
+		x.prev, x.next = nil, l.head
 		if l.head == nil {
-			l.tail = w
+			l.tail = x
 		} else {
-			l.head.prev = w
+			l.head.prev = x
 		}
-		l.head = w
+		l.head = x
 	} else {
-		w.prev, w.next = at, at.next
+		x.prev, x.next = at, at.next
 		if at.next == nil {
-			l.tail = w
+			l.tail = x
 		} else {
-			at.next.prev = w
+			at.next.prev = x
 		}
-		at.next = w
+		at.next = x
 	}
 	l.len++
 }
 
-func (l *waiterList) remove(w *waiter) {
-	if w.prev == nil {
-		l.head = w.next
+func (l *nodeList) remove(x *Node) {
+	if x.prev == nil {
+		l.head = x.next
 	} else {
-		w.prev.next = w.next
+		x.prev.next = x.next
 	}
-	if w.next == nil {
-		l.tail = w.prev
+	if x.next == nil {
+		l.tail = x.prev
 	} else {
-		w.next.prev = w.prev
+		x.next.prev = x.prev
 	}
-	w.prev, w.next = nil, nil
+	x.prev, x.next = nil, nil
 	l.len--
 }

@@ -52,7 +52,7 @@ func TestCloseKeepsCtxErrorsFirst(t *testing.T) {
 }
 
 func TestStrictRejectsOversizedAtOnce(t *testing.T) {
-	s := wsem.NewStrict(3)
+	s := wsem.NewStrict(3, wsem.Unbounded, wsem.Unbounded)
 	assert.ErrorIs(t, s.Acquire(context.Background(), 4), wsem.ErrTooLarge)
 	assert.Equal(t, int64(0), s.InUse())
 	assert.Equal(t, 0, s.Waiting())
@@ -65,7 +65,7 @@ func TestStrictRejectsOversizedAtOnce(t *testing.T) {
 
 func TestStrictShrinkFailsWaitersThatNoLongerFit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := wsem.NewStrict(4)
+		s := wsem.NewStrict(4, wsem.Unbounded, wsem.Unbounded)
 		require.NoError(t, s.Acquire(context.Background(), 4))
 		big, small := make(chan error, 1), make(chan error, 1)
 		go func() { big <- s.Acquire(context.Background(), 3) }()
@@ -86,7 +86,7 @@ func TestStrictShrinkFailsWaitersThatNoLongerFit(t *testing.T) {
 
 func TestStrictWaiterCancelledAfterFailureLeavesStateAlone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := wsem.NewStrict(2)
+		s := wsem.NewStrict(2, wsem.Unbounded, wsem.Unbounded)
 		require.NoError(t, s.Acquire(context.Background(), 2))
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
