@@ -2,7 +2,10 @@ module github.com/weir-go/weir/benchmarks
 
 go 1.26.0
 
-replace github.com/weir-go/weir => ../
+replace (
+	github.com/weir-go/weir => ../
+	github.com/weir-go/weir/internal/chart => ../internal/chart
+)
 
 require (
 	github.com/alitto/pond/v2 v2.7.1
@@ -11,6 +14,7 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/sourcegraph/conc v0.3.0
 	github.com/weir-go/weir v0.0.0-00010101000000-000000000000
+	github.com/weir-go/weir/internal/chart v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da

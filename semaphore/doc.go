@@ -24,11 +24,7 @@
 // makes two. (The channel is not recycled because a channel made inside a
 // testing/synctest bubble must never be used outside it.)
 //
-// Measured on a 2-core machine (Go 1.26) against x/sync v0.25.0 in the
-// same run (bench_test.go; ratios of ns/op, lower is better):
-// uncontended Acquire(1)+Release(1) 0.51x; two goroutines in parallel on a
-// large semaphore 0.71x; 16 goroutines on a size-4 semaphore 0.13x (and
-// 0.36x a channel semaphore); 16 goroutines on a size-1 semaphore 0.92x
-// (1.8x a channel semaphore, whose blocked sends need no allocation);
-// random weights 1..3 on size 10 with 16 goroutines 0.30x.
+// How it compares with x/sync's semaphore and a channel semaphore, scenario
+// by scenario, is measured in benchmarks/RESULTS.md (bench_test.go here,
+// and the benchmarks module for the peers); the figures live only there.
 package semaphore

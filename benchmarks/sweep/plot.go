@@ -34,7 +34,7 @@ func (r *Report) Chart() chart.Chart {
 	c := chart.Chart{
 		Title:  "sweep: " + r.Workload,
 		XLabel: "concurrency limit",
-		LogX:   true,
+		LogX:   n > 1, // one value has no range, and gonum widens limit 1 alone to 0: not a log axis
 		XTicks: x,
 		Panels: []chart.Panel{
 			{

@@ -3,7 +3,10 @@
 // (a new request is submitted as soon as the pool admits one), and
 // reports per limit the throughput, latency percentiles, errors and the
 // concurrency actually reached. The best limit is the one with the
-// highest throughput whose p99 latency stays within an SLO.
+// highest throughput whose p99 latency stays within an SLO. Each limit
+// can run several times (Config.Repeat): the best limit is then chosen on
+// the medians, and Report.WithinNoise says whether the single runs would
+// have chosen differently.
 //
 // Sim is a workload on the repository's simulated service with a
 // capacity knee (internal/sim), which runs on fake time inside
@@ -53,15 +56,21 @@ type Config struct {
 	// count as equal; among equals the smallest limit wins, since it
 	// gets the same work done with less concurrency. 0 means exact.
 	Tolerance float64
+	// Repeat is how many times each limit runs, one run after another;
+	// 0 means once. A limit's Result then holds the medians of its runs,
+	// so that one noisy run cannot move the choice.
+	Repeat int
 	// Clock is the time the sweep measures with; nil means Real.
 	Clock Clock
 	// OnStart, if set, is called before each limit runs, and OnResult
-	// after, with the limit's index in Limits.
+	// after all its runs, with the limit's index in Limits.
 	OnStart  func(i int, limit int64)
 	OnResult func(i int, r Result)
 }
 
-// Result is what one limit measured.
+// Result is what one limit measured. When the limit ran more than once,
+// each field is the median over its complete runs, except Max and Peak,
+// the highest, and Runs holds the runs themselves.
 type Result struct {
 	Limit int64
 	// Requests is how many requests started within the run, and Errors
@@ -84,6 +93,8 @@ type Result struct {
 	Partial bool
 	// Best marks the best limit of the report.
 	Best bool
+	// Runs are the limit's runs in order, when Repeat was above 1.
+	Runs []Result
 }
 
 // MeetsSLO reports whether r's p99 is within slo (always, if slo is 0).
@@ -96,6 +107,7 @@ type Report struct {
 	Duration time.Duration
 	Count    int
 	SLO      time.Duration
+	Repeat   int
 	Started  time.Time
 	Results  []Result
 	// Best is the index in Results of the best limit, or -1 if no
@@ -104,6 +116,26 @@ type Report struct {
 	// Interrupted is set when the sweep's ctx ended before every limit
 	// ran.
 	Interrupted bool
+	// RunBest holds, when Repeat is above 1, the best limit that each
+	// round of runs alone would have chosen (round k is the k-th run of
+	// every limit; 0 means none qualified). Rounds some limit did not
+	// complete are left out.
+	RunBest []int64
+}
+
+// WithinNoise reports whether the choice is within the noise: some round
+// of single runs chose a different best limit than the medians did.
+func (r *Report) WithinNoise() bool {
+	var best int64
+	if b, ok := r.BestResult(); ok {
+		best = b.Limit
+	}
+	for _, l := range r.RunBest {
+		if l != best {
+			return true
+		}
+	}
+	return false
 }
 
 // BestResult returns the best limit's result, if there is one.
@@ -132,6 +164,10 @@ func Run(ctx context.Context, w Workload, cfg Config) (*Report, error) {
 	if cfg.Tolerance < 0 || cfg.Tolerance >= 1 {
 		return nil, fmt.Errorf("sweep: tolerance %v is outside [0, 1)", cfg.Tolerance)
 	}
+	if cfg.Repeat < 0 {
+		return nil, fmt.Errorf("sweep: repeat %d is below 0", cfg.Repeat)
+	}
+	cfg.Repeat = max(cfg.Repeat, 1)
 	if cfg.Clock == nil {
 		cfg.Clock = Real
 	}
@@ -141,6 +177,7 @@ func Run(ctx context.Context, w Workload, cfg Config) (*Report, error) {
 		Duration: cfg.Duration,
 		Count:    max(cfg.Count, 0),
 		SLO:      cfg.SLO,
+		Repeat:   cfg.Repeat,
 		Started:  cfg.Clock.Now(),
 		Best:     -1,
 	}
@@ -155,15 +192,23 @@ func Run(ctx context.Context, w Workload, cfg Config) (*Report, error) {
 		if cfg.OnStart != nil {
 			cfg.OnStart(i, limit)
 		}
-		r, err := runLimit(ctx, w, limit, cfg)
-		if err != nil {
-			return rep, err
+		var runs []Result
+		for range cfg.Repeat {
+			r, err := runLimit(ctx, w, limit, cfg)
+			if err != nil {
+				return rep, err
+			}
+			runs = append(runs, r)
+			if r.Partial {
+				break
+			}
 		}
+		r := summarize(runs)
 		rep.Results = append(rep.Results, r)
 		if cfg.OnResult != nil {
 			cfg.OnResult(i, r)
 		}
-		if r.Partial {
+		if runs[len(runs)-1].Partial {
 			rep.Interrupted = true
 			break
 		}
@@ -171,6 +216,9 @@ func Run(ctx context.Context, w Workload, cfg Config) (*Report, error) {
 	rep.Best = Best(rep.Results, cfg.SLO, cfg.Tolerance)
 	if rep.Best >= 0 {
 		rep.Results[rep.Best].Best = true
+	}
+	if cfg.Repeat > 1 {
+		rep.RunBest = runBest(rep.Results, cfg)
 	}
 	if rep.Interrupted {
 		return rep, ctx.Err()
@@ -198,6 +246,80 @@ func Best(results []Result, slo time.Duration, tolerance float64) int {
 		}
 	}
 	return best
+}
+
+// summarize returns one limit's Result from its runs: the run itself if
+// there is one, else the medians of the complete runs (a partial run is
+// used only when no run completed).
+func summarize(runs []Result) Result {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	complete := slices.DeleteFunc(slices.Clone(runs), func(r Result) bool { return r.Partial })
+	if len(complete) == 0 {
+		r := runs[len(runs)-1]
+		r.Runs = runs
+		return r
+	}
+	field := func(f func(Result) float64) float64 {
+		vs := make([]float64, len(complete))
+		for i, r := range complete {
+			vs[i] = f(r)
+		}
+		return median(vs)
+	}
+	dur := func(f func(Result) time.Duration) time.Duration {
+		return time.Duration(field(func(r Result) float64 { return float64(f(r)) }))
+	}
+	r := Result{
+		Limit:      complete[0].Limit,
+		Requests:   int(field(func(r Result) float64 { return float64(r.Requests) })),
+		Errors:     int(field(func(r Result) float64 { return float64(r.Errors) })),
+		Elapsed:    dur(func(r Result) time.Duration { return r.Elapsed }),
+		Throughput: field(func(r Result) float64 { return r.Throughput }),
+		P50:        dur(func(r Result) time.Duration { return r.P50 }),
+		P95:        dur(func(r Result) time.Duration { return r.P95 }),
+		P99:        dur(func(r Result) time.Duration { return r.P99 }),
+		Runs:       runs,
+	}
+	for _, c := range complete {
+		r.Max = max(r.Max, c.Max)
+		r.Peak = max(r.Peak, c.Peak)
+	}
+	return r
+}
+
+// median returns the middle of vs, or the mean of the two middle values
+// when there is an even number; vs is sorted in place.
+func median(vs []float64) float64 {
+	slices.Sort(vs)
+	n := len(vs)
+	if n%2 == 1 {
+		return vs[n/2]
+	}
+	return (vs[n/2-1] + vs[n/2]) / 2
+}
+
+// runBest returns the best limit of each round of runs: round k holds the
+// k-th run of every limit. A round that lacks some limit's run, or holds
+// a partial one, is left out.
+func runBest(results []Result, cfg Config) []int64 {
+	var out []int64
+	for k := range cfg.Repeat {
+		round := make([]Result, 0, len(results))
+		for _, r := range results {
+			if k >= len(r.Runs) || r.Runs[k].Partial {
+				return out
+			}
+			round = append(round, r.Runs[k])
+		}
+		var l int64
+		if i := Best(round, cfg.SLO, cfg.Tolerance); i >= 0 {
+			l = round[i].Limit
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func describe(w Workload) string {

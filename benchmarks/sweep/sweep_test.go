@@ -390,3 +390,90 @@ func table(t *testing.T, rep *sweep.Report) string {
 	}
 	return b.String()
 }
+
+// TestSweepRepeatOutvotesANoisyRun guards the choice against one noisy
+// run: limit 2's first run has a p99 above the SLO, its other two do not.
+// A single run picks limit 1; three runs pick limit 2 on the medians and
+// warn that the choice is within the noise.
+func TestSweepRepeatOutvotesANoisyRun(t *testing.T) {
+	sweepWith := func(t *testing.T, repeat int) *sweep.Report {
+		var rep *sweep.Report
+		synctest.Test(t, func(t *testing.T) {
+			const count = 10
+			var limit int64
+			var calls atomic.Int64
+			w := sweep.WorkloadFunc(func(ctx context.Context) error {
+				d := 10 * time.Millisecond
+				if limit == 2 && calls.Add(1) <= count {
+					d = 20 * time.Millisecond // limit 2's first run is noisy
+				}
+				time.Sleep(d)
+				return nil
+			})
+			var err error
+			rep, err = sweep.Run(t.Context(), w, sweep.Config{
+				Limits: []int64{1, 2}, Count: count, SLO: 15 * time.Millisecond, Repeat: repeat,
+				OnStart: func(_ int, l int64) { limit = l },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		return rep
+	}
+
+	if best, _ := sweepWith(t, 1).BestResult(); best.Limit != 1 {
+		t.Fatalf("one run: best %d, want 1 (the noisy run's p99 is over the SLO)", best.Limit)
+	}
+
+	rep := sweepWith(t, 3)
+	best, ok := rep.BestResult()
+	if !ok || best.Limit != 2 {
+		t.Fatalf("three runs: best %d, want 2 on the medians:\n%s", best.Limit, table(t, rep))
+	}
+	if best.P99 != 10*time.Millisecond || len(best.Runs) != 3 || best.Runs[0].P99 != 20*time.Millisecond {
+		t.Errorf("limit 2: p99 %v over %d runs, want the median 10ms of 3 runs (the first 20ms)", best.P99, len(best.Runs))
+	}
+	if !slices.Equal(rep.RunBest, []int64{1, 2, 2}) || !rep.WithinNoise() {
+		t.Errorf("RunBest %v, WithinNoise %v; want [1 2 2], true", rep.RunBest, rep.WithinNoise())
+	}
+	tab := table(t, rep)
+	for _, want := range []string{"repeat:   3 runs per limit", "warning: the choice is within the noise: the single runs chose 1, 2 and 2"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+}
+
+// TestResultMedians checks that a repeated limit reports the medians of
+// steady runs, and that steady runs raise no noise warning.
+func TestResultMedians(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sim := newSim(t, sweep.SimConfig{Servers: 4, Service: 10 * time.Millisecond})
+		rep, err := sweep.Run(t.Context(), sim, sweep.Config{Limits: []int64{2, 4}, Count: 40, Repeat: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if len(r.Runs) != 4 || r.Requests != 40 || r.P99 != 10*time.Millisecond {
+				t.Errorf("limit %d: %d runs, %d requests, p99 %v; want 4 runs of 40 requests at 10ms", r.Limit, len(r.Runs), r.Requests, r.P99)
+			}
+		}
+		if rep.WithinNoise() {
+			t.Errorf("steady runs reported as noisy: RunBest %v", rep.RunBest)
+		}
+	})
+}
+
+// TestChartOfOneLimit guards the chart of a sweep of limit 1 alone: the
+// plot library widened the log X axis's empty range to include 0 and
+// panicked.
+func TestChartOfOneLimit(t *testing.T) {
+	rep := &sweep.Report{Workload: "one", Limits: []int64{1}, Best: 0, Results: []sweep.Result{
+		{Limit: 1, Requests: 5, Throughput: 18, P50: 54 * time.Millisecond, P95: 58 * time.Millisecond, P99: 58 * time.Millisecond, Best: true},
+	}}
+	var img bytes.Buffer
+	if err := rep.Chart().WritePNG(&img); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -257,7 +257,9 @@ type report struct {
 	// queued): at most the largest capacity plus the queue.
 	Peak int64
 	// OK, Dropped (503), TimedOut and Failed (any other error) count
-	// the calls that ended while the run lasted.
+	// every call the clients made. A call in flight when the run ends is
+	// finished and counted, so that Dropped equals the server's own
+	// count of rejections (Server.Dropped) and OK its Served.
 	OK, Dropped, TimedOut, Failed int64
 	Resizes                       uint64    // limit changes
 	Server                        sim.Stats // the server's own counters
@@ -343,20 +345,24 @@ func run(ctx context.Context, out io.Writer, cfg config) (*report, error) {
 func drive(ctx context.Context, out io.Writer, cfg config, p *pool.Pool, svc *sim.Service, dep dependency) (*report, error) {
 	r := &report{}
 	var c counters
+	// A call that started is finished and counted even when the run ends
+	// meanwhile: its ctx keeps the job's values but not its
+	// cancellation, and only its own timeout bounds it. Counting only the
+	// calls that ended before the run did left the server's rejections
+	// above the clients' drops by those in flight at the end.
 	call := job.Func(func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.timeout)
 		defer cancel()
-		return dep.Call(ctx)
+		err := dep.Call(ctx)
+		c.count(err)
+		return err
 	})
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range cfg.clients {
 		wg.Go(func() {
 			for cctx.Err() == nil {
-				err := p.Do(cctx, call)
-				if cctx.Err() == nil {
-					c.count(err)
-				}
+				_ = p.Do(cctx, call) // counted by the call; an error here without a call is the end
 			}
 		})
 	}

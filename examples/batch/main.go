@@ -74,7 +74,7 @@ func main() {
 	flag.Int64Var(&cfg.budget, "budget", 64, "weight budget: units of work in flight at once")
 	flag.Int64Var(&cfg.unit, "unit", 4096, "bytes per weight unit: a file weighs ceil(size/unit), at least 1, at most the budget")
 	flag.DurationVar(&cfg.cost, "cost", 20*time.Millisecond, "simulated work per weight unit")
-	flag.DurationVar(&cfg.grace, "grace", 0, "after Ctrl-C, how long running files may still take before they are cancelled")
+	flag.DurationVar(&cfg.grace, "grace", 0, "after Ctrl-C, how long running files may still take before they are canceled")
 	flag.IntVar(&cfg.failEvery, "fail-every", 0, "inject a failure into every Nth input (0: none)")
 	flag.StringVar(&cfg.failMatch, "fail", "", "inject a failure into inputs whose name, or base name, matches this pattern (filepath.Match)")
 	flag.Parse()
@@ -142,6 +142,7 @@ type report struct {
 	Counts      map[string]counts // per done input
 	Sum         counts            // over the done inputs
 	PeakWeight  int64             // most weight in flight at once, counted by the jobs
+	Elapsed     time.Duration     // from the first Submit until every input was sorted
 	Interrupted bool
 }
 
@@ -198,7 +199,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 	// On an interrupt, shut the pool down: a Submit waiting for
 	// admission fails with pool.ErrClosed, so no more inputs are
 	// admitted; running jobs get cfg.grace to finish, and then their ctx
-	// is cancelled. Jobs are submitted with a ctx that the interrupt does
+	// is canceled. Jobs are submitted with a ctx that the interrupt does
 	// not cancel, so that the grace period means something.
 	shutdown := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
@@ -208,6 +209,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 		_ = p.Shutdown(gctx) // ctx.Err() if it had to cancel: reported per input below
 	})
 	jobCtx := context.WithoutCancel(ctx)
+	start := time.Now()
 
 	var (
 		inFlight, peak atomic.Int64 // weight in flight, counted by the jobs themselves
@@ -269,6 +271,7 @@ func process(ctx context.Context, out io.Writer, cfg config, inputs []input) (*r
 		<-shutdown // the interrupt's shutdown ran: wait for it to end
 		r.Interrupted = true
 	}
+	r.Elapsed = time.Since(start)
 	prog.finish(len(r.Done)+len(r.Failed)+len(r.Canceled) == r.Total)
 	if err := p.Close(); err != nil {
 		return nil, err
@@ -377,12 +380,15 @@ func (j *fileJob) Run(ctx context.Context) error {
 }
 
 // list returns the regular files under dir, sorted by name, with their
-// weights.
+// weights. It skips hidden directories (.git and the like) below dir.
 func list(dir string, cfg config) ([]input, error) {
 	var inputs []input
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir // hidden: .git, .cache and the like
 		}
 		if !d.Type().IsRegular() {
 			return nil
@@ -500,15 +506,19 @@ func (pr *progress) finish(complete bool) {
 func (r *report) print(out io.Writer, cfg config) {
 	if r.Interrupted {
 		if cfg.grace > 0 {
-			fmt.Fprintf(out, "interrupted: stopped admitting; running files had %v to finish before being cancelled\n", cfg.grace)
+			fmt.Fprintf(out, "interrupted: stopped admitting; running files had %v to finish before being canceled\n", cfg.grace)
 		} else {
-			fmt.Fprintln(out, "interrupted: stopped admitting and cancelled the running files")
+			fmt.Fprintln(out, "interrupted: stopped admitting and canceled the running files")
 		}
 	}
 	fmt.Fprintf(out, "done: %d, failed: %d, canceled: %d, not started: %d (total %d)\n",
 		len(r.Done), len(r.Failed), len(r.Canceled), len(r.NotStarted), r.Total)
 	fmt.Fprintf(out, "peak weight in flight: %d (budget %d)\n", r.PeakWeight, cfg.budget)
 	fmt.Fprintf(out, "done files: %d lines, %d words, %s\n", r.Sum.Lines, r.Sum.Words, bytesString(r.Sum.Bytes))
+	if secs := r.Elapsed.Seconds(); secs > 0 {
+		fmt.Fprintf(out, "elapsed: %v, done at %.1f files/s, %s/s\n", r.Elapsed.Round(time.Millisecond),
+			float64(len(r.Done))/secs, bytesString(int64(float64(r.Sum.Bytes)/secs)))
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(out, "failed (%d):\n", len(r.Failed))
 		for _, f := range r.Failed {

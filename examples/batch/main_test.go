@@ -235,9 +235,9 @@ func TestInterruptIsExact(t *testing.T) {
 		done, canceled, started int
 		elapsed                 time.Duration
 	}{
-		// No grace: 8-11 are cancelled at once.
+		// No grace: 8-11 are canceled at once.
 		{grace: 0, done: 8, canceled: 4, started: 12, elapsed: 2500 * time.Millisecond},
-		// Grace too short: 8-11 are cancelled at 2.8s.
+		// Grace too short: 8-11 are canceled at 2.8s.
 		{grace: 300 * time.Millisecond, done: 8, canceled: 4, started: 12, elapsed: 2800 * time.Millisecond},
 		// Enough grace: 8-11 finish at 3s.
 		{grace: time.Second, done: 12, canceled: 0, started: 12, elapsed: 3 * time.Second},
@@ -262,9 +262,9 @@ func TestInterruptIsExact(t *testing.T) {
 				assert.Equal(t, names(tt.started, 20), r.NotStarted)
 				assert.Equal(t, int64(4), r.PeakWeight)
 
-				grace := "interrupted: stopped admitting and cancelled the running files\n"
+				grace := "interrupted: stopped admitting and canceled the running files\n"
 				if tt.grace > 0 {
-					grace = fmt.Sprintf("interrupted: stopped admitting; running files had %v to finish before being cancelled\n", tt.grace)
+					grace = fmt.Sprintf("interrupted: stopped admitting; running files had %v to finish before being canceled\n", tt.grace)
 				}
 				var canceled string
 				if tt.canceled > 0 {
@@ -279,9 +279,12 @@ progress: 40%% (8/20 files)
 %s%sdone: %d, failed: 0, canceled: %d, not started: 8 (total 20)
 peak weight in flight: 4 (budget 4)
 done files: %d lines, %d words, %d B
+elapsed: %v, done at %.1f files/s, %d B/s
 %snot started (8):
   file-00012.txt .. file-00019.txt (8 files)
-`, dir, progressAt(tt.done+tt.canceled, 20, 4), grace, tt.done, tt.canceled, tt.done*3, tt.done*11, tt.done*50, canceled), out.String())
+`, dir, progressAt(tt.done+tt.canceled, 20, 4), grace, tt.done, tt.canceled, tt.done*3, tt.done*11, tt.done*50,
+					tt.elapsed, float64(tt.done)/tt.elapsed.Seconds(), int(float64(tt.done*50)/tt.elapsed.Seconds()), canceled), out.String())
+				assert.Equal(t, tt.elapsed, r.Elapsed)
 			})
 		})
 	}
@@ -454,7 +457,7 @@ func TestOutcome(t *testing.T) {
 		{"succeeded", resolved(func(context.Context) error { return nil }, bg, nil), nil, done},
 		{"injected", resolved(func(context.Context) error { return errInjected }, bg, nil), nil, failed},
 		{"other error", resolved(func(context.Context) error { return os.ErrPermission }, bg, nil), nil, failed},
-		{"cancelled while running", resolved(func(ctx context.Context) error { return context.Canceled }, bg, nil), nil, canceled},
+		{"canceled while running", resolved(func(ctx context.Context) error { return context.Canceled }, bg, nil), nil, canceled},
 		{"parent ended before it ran", resolved(func(context.Context) error { ran = true; return nil }, canceledCtx, nil), nil, canceled},
 		{"forced shutdown before it ran", resolved(func(context.Context) error { ran = true; return nil }, bg, closedBase), nil, canceled},
 	} {
@@ -483,4 +486,23 @@ func TestBadConfig(t *testing.T) {
 		_, err := run(context.Background(), &bytes.Buffer{}, cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
+}
+
+// TestListSkipsHiddenDirectories guards against walking into .git: a
+// hidden directory below -dir is skipped, wherever it is, while hidden
+// files and a -dir that is itself hidden are still read.
+func TestListSkipsHiddenDirectories(t *testing.T) {
+	root := filepath.Join(t.TempDir(), ".work")
+	for _, f := range []string{"a.txt", ".env", ".git/config", ".git/objects/ab/cd", "src/b.txt", "src/.cache/c.txt"} {
+		path := filepath.Join(root, filepath.FromSlash(f))
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte("x\n"), 0o644))
+	}
+	inputs, err := list(root, config{budget: 4, unit: 4096})
+	require.NoError(t, err)
+	var got []string
+	for _, in := range inputs {
+		got = append(got, in.name)
+	}
+	assert.Equal(t, []string{".env", "a.txt", "src/b.txt"}, got)
 }

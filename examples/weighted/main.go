@@ -8,8 +8,10 @@
 // counter stays at or below the budget. And the big job is not starved:
 // the pool admits in FIFO order, so once the big job waits, the small jobs
 // that arrive after it wait behind it, even when a unit or two is free
-// that they could use. It prints the order in which the jobs started and
-// the big job's start position.
+// that they could use. It prints the order in which the pool admitted the
+// jobs (by job ID, which the pool gives at admission; the order in which
+// their goroutines happen to start can differ) and the big job's place in
+// it.
 //
 // For contrast, the same arrivals then go through greedy admission: each
 // job retries TrySubmit until its weight happens to be free, so whoever
@@ -78,26 +80,27 @@ type arrival struct {
 	weight int64
 }
 
-// started is when a job started, measured from the first arrival.
+// started is a job as admitted: its admission ID and when it started.
 type started struct {
 	arrival
 	pos int           // arrival position, from 0
-	at  time.Duration // start time
+	id  uint64        // the pool's job ID, given in admission order
+	at  time.Duration // start time, measured from the first arrival
 }
 
 // phase is what one admission policy did with the workload.
 type phase struct {
-	order []started // by start time, then arrival
+	order []started // in admission order (by ID)
 	peak  int64     // the most weight the jobs counted in use at once
 }
 
 // bigReport is what happened to one big job.
 type bigReport struct {
-	name        string
-	arrived     int // 1-based arrival position
-	startedRank int // 1 + number of jobs that started strictly earlier
-	at          time.Duration
-	overtakenBy int // jobs that arrived after it and started strictly before it
+	name         string
+	arrived      int // 1-based arrival position
+	admittedRank int // 1 + number of jobs admitted strictly earlier
+	at           time.Duration
+	overtakenBy  int // jobs that arrived after it and were admitted strictly before it
 }
 
 // workload returns the arrivals cfg describes.
@@ -158,10 +161,11 @@ func run(ctx context.Context, out io.Writer, cfg config) ([]phase, error) {
 		}
 		phases = append(phases, ph)
 		fmt.Fprintf(out, "\n%s\n", pol.title)
-		fmt.Fprintf(out, "  start order: %s\n", startOrder(ph.order))
+		fmt.Fprintf(out, "  admission order: %s\n", admissionOrder(ph.order))
 		for _, b := range bigs(ph.order) {
-			fmt.Fprintf(out, "  %s arrived %s and started %s, at %v: %d %s that arrived after it started before it\n",
-				b.name, ordinal(b.arrived), ordinal(b.startedRank), b.at.Round(100*time.Microsecond), b.overtakenBy, plural(b.overtakenBy, "job"))
+			fmt.Fprintf(out, "  %s arrived %s and was admitted %s, at %v: %d %s that arrived after it %s admitted before it\n",
+				b.name, ordinal(b.arrived), ordinal(b.admittedRank), b.at.Round(100*time.Microsecond),
+				b.overtakenBy, plural(b.overtakenBy, "job"), wasWere(b.overtakenBy))
 		}
 		verdict := "within the budget"
 		if ph.peak > cfg.limit {
@@ -188,6 +192,7 @@ func play(ctx context.Context, cfg config, as []arrival, greedy bool) (phase, er
 		wg          sync.WaitGroup
 		origin      = time.Now()
 		starts      = make([]time.Duration, len(as)) // slot i written by job i only
+		ids         = make([]uint64, len(as))        // likewise
 		errs        = make([]error, len(as))
 	)
 	// One dispatcher starts the submitters in order, gap apart: timers of
@@ -205,6 +210,8 @@ func play(ctx context.Context, cfg config, as []arrival, greedy bool) (phase, er
 			defer close(returned)
 			work := job.Func(func(ctx context.Context) error {
 				starts[i] = time.Since(origin)
+				info, _ := job.FromContext(ctx)
+				ids[i] = info.ID // given at admission: the admission order
 				now := inUse.Add(a.weight)
 				defer inUse.Add(-a.weight)
 				for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
@@ -256,55 +263,71 @@ func play(ctx context.Context, cfg config, as []arrival, greedy bool) (phase, er
 	}
 	ph := phase{peak: peak.Load()}
 	for i, a := range as {
-		ph.order = append(ph.order, started{a, i, starts[i]})
+		ph.order = append(ph.order, started{a, i, ids[i], starts[i]})
 	}
-	slices.SortStableFunc(ph.order, func(x, y started) int {
-		return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.pos, y.pos))
-	})
+	slices.SortFunc(ph.order, func(x, y started) int { return cmp.Compare(x.id, y.id) })
 	return ph, nil
 }
 
-// bigs reports on every job heavier than 1, in arrival order.
-func bigs(order []started) []bigReport {
-	var rs []bigReport
-	for _, b := range order {
-		if b.weight == 1 {
-			continue
-		}
-		r := bigReport{name: b.name, arrived: b.pos + 1, startedRank: 1, at: b.at}
-		for _, o := range order {
-			if o.at < b.at {
-				r.startedRank++
-				if o.pos > b.pos {
-					r.overtakenBy++
-				}
-			}
-		}
-		rs = append(rs, r)
-	}
-	slices.SortFunc(rs, func(x, y bigReport) int { return x.arrived - y.arrived })
-	return rs
-}
-
-// startOrder lists the jobs in start order; jobs that started at the same
-// instant are bracketed together.
-func startOrder(order []started) string {
-	var parts []string
+// groups splits order, in admission order, into the jobs admitted
+// together: consecutive jobs that started at the same instant, as jobs
+// let in by one release do on a fake clock. Their IDs follow the order in
+// which their goroutines resumed, so within a group jobs are listed in
+// arrival order.
+func groups(order []started) [][]started {
+	var gs [][]started
 	for i := 0; i < len(order); {
 		j := i + 1
 		for j < len(order) && order[j].at == order[i].at {
 			j++
 		}
-		if j-i == 1 {
-			parts = append(parts, order[i].name)
-		} else {
-			names := make([]string, 0, j-i)
-			for _, s := range order[i:j] {
-				names = append(names, s.name)
+		g := slices.Clone(order[i:j])
+		slices.SortFunc(g, func(x, y started) int { return cmp.Compare(x.pos, y.pos) })
+		gs = append(gs, g)
+		i = j
+	}
+	return gs
+}
+
+// bigs reports on every job heavier than 1, in arrival order.
+func bigs(order []started) []bigReport {
+	var rs []bigReport
+	gs := groups(order)
+	for k, g := range gs {
+		for _, b := range g {
+			if b.weight == 1 {
+				continue
 			}
+			r := bigReport{name: b.name, arrived: b.pos + 1, admittedRank: 1, at: b.at}
+			for _, earlier := range gs[:k] {
+				for _, o := range earlier {
+					r.admittedRank++
+					if o.pos > b.pos {
+						r.overtakenBy++
+					}
+				}
+			}
+			rs = append(rs, r)
+		}
+	}
+	slices.SortFunc(rs, func(x, y bigReport) int { return x.arrived - y.arrived })
+	return rs
+}
+
+// admissionOrder lists the jobs in admission order; jobs admitted
+// together are bracketed.
+func admissionOrder(order []started) string {
+	var parts []string
+	for _, g := range groups(order) {
+		names := make([]string, 0, len(g))
+		for _, s := range g {
+			names = append(names, s.name)
+		}
+		if len(g) == 1 {
+			parts = append(parts, names[0])
+		} else {
 			parts = append(parts, "["+strings.Join(names, " ")+"]")
 		}
-		i = j
 	}
 	return strings.Join(parts, " ")
 }
@@ -347,6 +370,13 @@ func ordinal(n int) string {
 		suffix = "th"
 	}
 	return strconv.Itoa(n) + suffix
+}
+
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 func plural(n int, word string) string {

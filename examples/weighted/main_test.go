@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,8 +31,8 @@ func defaults() config {
 const fifoDefault = `Budget 8: 16 small jobs (weight 1), then 1 big (weight 4), then 16 small, arriving 1ms apart; each works 50ms.
 
 FIFO admission (pool.Submit): a job that arrives waits behind those already waiting
-  start order: s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 B1 s17 s18 s19 s20 [s21 s22 s23 s24] s25 s26 s27 s28 [s29 s30 s31 s32]
-  B1 arrived 17th and started 17th, at 103ms: 0 jobs that arrived after it started before it
+  admission order: s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 B1 s17 s18 s19 s20 [s21 s22 s23 s24] s25 s26 s27 s28 [s29 s30 s31 s32]
+  B1 arrived 17th and was admitted 17th, at 103ms: 0 jobs that arrived after it were admitted before it
   peak weight in use, counted by the jobs: 8 of 8 (within the budget)
 `
 
@@ -62,22 +64,22 @@ func TestFIFOTwoBigs(t *testing.T) {
 		assert.Equal(t, `Budget 8: 4 small jobs (weight 1), then 2 big (weight 4), then 2 small, arriving 1ms apart; each works 20ms.
 
 FIFO admission (pool.Submit): a job that arrives waits behind those already waiting
-  start order: s1 s2 s3 s4 B1 B2 [s5 s6]
-  B1 arrived 5th and started 5th, at 4ms: 0 jobs that arrived after it started before it
-  B2 arrived 6th and started 6th, at 23ms: 0 jobs that arrived after it started before it
+  admission order: s1 s2 s3 s4 B1 B2 [s5 s6]
+  B1 arrived 5th and was admitted 5th, at 4ms: 0 jobs that arrived after it were admitted before it
+  B2 arrived 6th and was admitted 6th, at 23ms: 0 jobs that arrived after it were admitted before it
   peak weight in use, counted by the jobs: 8 of 8 (within the budget)
 `, out.String())
 	})
 }
 
-var bigLine = regexp.MustCompile(`(?m)^  (B\d+) arrived (\d+)\w\w and started (\d+)\w\w, at (\S+): (\d+) jobs? that arrived after it started before it$`)
+var bigLine = regexp.MustCompile(`(?m)^  (B\d+) arrived (\d+)\w\w and was admitted (\d+)\w\w, at (\S+): (\d+) jobs? that arrived after it (?:was|were) admitted before it$`)
 var peakLine = regexp.MustCompile(`(?m)^  peak weight in use, counted by the jobs: (\d+) of (\d+) \((.*)\)$`)
 
 // TestPropertiesHold checks, for several workloads, what the program
-// claims: under FIFO no job starts before one that arrived earlier, under
+// claims: under FIFO no job is admitted before one that arrived earlier, under
 // either policy the jobs' own count of weight in use never exceeds the
 // budget, and each printed line about a big job agrees with the start
-// times, recounted here.
+// admissions, recounted here from the job IDs.
 func TestPropertiesHold(t *testing.T) {
 	cfgs := []config{
 		defaults(),
@@ -103,14 +105,24 @@ func TestPropertiesHold(t *testing.T) {
 					if n > 0 && cfg.work > 0 {
 						assert.Positive(t, ph.peak)
 					}
+					// Each job's admission: its ID, unique, and the
+					// rank of its group (jobs admitted together).
 					at := make([]time.Duration, n)
-					weight := make([]int64, n)
-					for _, s := range ph.order {
-						at[s.pos], weight[s.pos] = s.at, s.weight
+					group := make([]int, n)
+					ids := map[uint64]bool{}
+					for g, jobs := range groups(ph.order) {
+						for _, s := range jobs {
+							at[s.pos], group[s.pos] = s.at, g
+							ids[s.id] = true
+						}
 					}
-					if k == 0 { // FIFO: start times follow arrival order
+					assert.Len(t, ids, n, "job IDs are not unique")
+					for i := 1; i < len(ph.order); i++ {
+						assert.Less(t, ph.order[i-1].id, ph.order[i].id, "order is not by ID")
+					}
+					if k == 0 { // FIFO: admission follows arrival order
 						for i := 1; i < n; i++ {
-							assert.LessOrEqual(t, at[i-1], at[i], "job %d started before job %d, which arrived earlier", i+1, i)
+							assert.LessOrEqual(t, group[i-1], group[i], "job %d was admitted before job %d, which arrived earlier", i+1, i)
 						}
 					}
 
@@ -128,7 +140,7 @@ func TestPropertiesHold(t *testing.T) {
 						assert.Equal(t, strconv.Itoa(pos+1), l[2])
 						rank, after := 1, 0
 						for i := range n {
-							if at[i] < at[pos] {
+							if group[i] < group[pos] {
 								rank++
 								if i > pos {
 									after++
@@ -160,7 +172,7 @@ func TestGreedyStarvesTheBigJob(t *testing.T) {
 			require.Len(t, phases, 2)
 			sections := strings.Split(out.String(), "\n\n")
 			require.Len(t, sections, 3)
-			assert.Contains(t, sections[1], "  B1 arrived 17th and started 17th, at 103ms: 0 jobs that arrived after it started before it\n")
+			assert.Contains(t, sections[1], "  B1 arrived 17th and was admitted 17th, at 103ms: 0 jobs that arrived after it were admitted before it\n")
 			assert.True(t, strings.HasPrefix(sections[2], "Greedy admission (TrySubmit retried every 1ms), for contrast: whoever fits first gets in\n"))
 			m := bigLine.FindStringSubmatch(sections[2])
 			require.NotNil(t, m, sections[2])
@@ -190,4 +202,20 @@ func TestOrdinal(t *testing.T) {
 	for n, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 21: "21st", 22: "22nd", 33: "33rd", 101: "101st", 111: "111th"} {
 		assert.Equal(t, want, ordinal(n))
 	}
+}
+
+// TestAdmissionOrderIsByID guards the printed order against goroutine
+// scheduling: B1 was admitted before s2 (a smaller ID) but its goroutine
+// started later. The order and B1's line follow admission, not start.
+func TestAdmissionOrderIsByID(t *testing.T) {
+	order := []started{
+		{arrival{"s1", 1}, 0, 1, 0},
+		{arrival{"s2", 1}, 2, 3, 4 * time.Millisecond},
+		{arrival{"B1", 4}, 1, 2, 5 * time.Millisecond},
+		{arrival{"s3", 1}, 3, 4, 9 * time.Millisecond},
+		{arrival{"s4", 1}, 4, 5, 9 * time.Millisecond},
+	}
+	slices.SortFunc(order, func(x, y started) int { return cmp.Compare(x.id, y.id) })
+	assert.Equal(t, "s1 B1 s2 [s3 s4]", admissionOrder(order))
+	assert.Equal(t, []bigReport{{name: "B1", arrived: 2, admittedRank: 2, at: 5 * time.Millisecond}}, bigs(order))
 }

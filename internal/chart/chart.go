@@ -5,6 +5,11 @@
 // latency against the limit (benchmarks/sweep) and an adaptive limit
 // against a server's capacity over time (examples/adaptive).
 //
+// It is a module of its own, so that gonum/plot and its fonts never enter
+// weir's go.mod. Go's internal rule is about import paths, not modules: the
+// examples and benchmarks modules, whose paths are under
+// github.com/weir-go/weir, may import it; nothing outside the repository can.
+//
 //	c := chart.Chart{
 //		Title:  "limit over time",
 //		XLabel: "time (s)",

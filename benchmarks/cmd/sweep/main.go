@@ -2,14 +2,21 @@
 // the workload on a weir pool at each limit of a list and reports
 // throughput, latency percentiles, errors and the concurrency reached per
 // limit, marking the best limit (the highest throughput whose p99 stays
-// within -slo).
+// within -slo). Each limit runs -repeat times (3 by default) and the
+// choice is made on the medians; a warning says when the single runs
+// would have chosen differently, that is, when the choice is within the
+// noise.
 //
 //	go run ./cmd/sweep -sim -sim-servers=16 -sim-service=20ms -slo=50ms
 //	go run ./cmd/sweep -url=http://127.0.0.1:8080/ -limits=1,2,4,8,16,32 -duration=5s -slo=100ms
 //
-// It prints a table and writes <out>/<name>.png (throughput and latency
-// against limit), .csv and .json. A progress bar runs on stderr when it is
-// a terminal. Ctrl-C stops the sweep and prints what was measured so far.
+// It prints a line per limit as soon as the limit is done, then a table,
+// and writes <out>/<name>.png (throughput and latency against limit), .csv,
+// .json and .txt; -out defaults to sweep-out, which git ignores, so that a
+// sweep never overwrites the tracked example in results/. When stderr and
+// stdout are the same terminal, a progress bar on stderr replaces the
+// per-limit lines. Ctrl-C stops the sweep and prints what was measured so
+// far.
 package main
 
 import (
@@ -34,14 +41,17 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	progress := term.IsTerminal(int(os.Stderr.Fd()))
+	stream := !progress || !term.IsTerminal(int(os.Stdout.Fd()))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, progress, stream)
 	stop()
 	os.Exit(code)
 }
 
 // run is the command; it returns the exit code: 0, 1 for a failure, 2 for
-// bad flags, 130 when interrupted.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress bool) int {
+// bad flags, 130 when interrupted. progress draws a bar on stderr; stream
+// prints a line per limit on stdout as each is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress, stream bool) int {
 	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -50,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 		count     = fs.Int("count", 0, "requests per limit, instead of -duration")
 		slo       = fs.Duration("slo", 0, "p99 latency the best limit must stay within (0: none)")
 		tolerance = fs.Float64("tolerance", 0.02, "throughputs within this fraction of the highest are equal; the smallest limit wins")
+		repeat    = fs.Int("repeat", 3, "runs per limit; the best limit is chosen on their medians")
 		url       = fs.String("url", "", "workload: GET this URL (a status >= 400 is an error)")
 		timeout   = fs.Duration("timeout", 10*time.Second, "HTTP request timeout")
 		sim       = fs.Bool("sim", false, "workload: the built-in simulated service")
@@ -59,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 		queue     = fs.Int("sim-queue", 0, "simulated service: waiting requests beyond which it rejects (0: no bound)")
 		reject    = fs.Duration("sim-reject", time.Millisecond, "simulated service: time to reject a request (0: a hundredth of -sim-service)")
 		speed     = fs.Float64("sim-speed", 1, "run the simulated service and the sweep on a clock this many times faster than real time")
-		out       = fs.String("out", "results", "directory for the chart, CSV and JSON")
+		out       = fs.String("out", "sweep-out", "directory for the chart, CSV, JSON and table (results/ holds the tracked example)")
 		name      = fs.String("name", "", "base name of the output files (default sweep-sim or sweep-http)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -82,8 +93,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 	if *speed <= 0 {
 		return fail("-sim-speed must be positive")
 	}
+	if *repeat < 1 {
+		return fail("-repeat must be at least 1")
+	}
 
-	cfg := sweep.Config{Limits: ls, Duration: *duration, Count: *count, SLO: *slo, Tolerance: *tolerance}
+	cfg := sweep.Config{Limits: ls, Duration: *duration, Count: *count, SLO: *slo, Tolerance: *tolerance, Repeat: *repeat}
 	var w sweep.Workload
 	if *sim {
 		s, err := sweep.NewSim(sweep.SimConfig{
@@ -110,7 +124,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, progress 
 	cfg.OnStart = func(i int, limit int64) {
 		bar.Describe(fmt.Sprintf("limit=%-5d", limit))
 	}
-	cfg.OnResult = func(int, sweep.Result) { _ = bar.Add(1) }
+	cfg.OnResult = func(_ int, r sweep.Result) {
+		_ = bar.Add(1)
+		if stream {
+			fmt.Fprintln(stdout, r)
+		}
+	}
 
 	rep, err := sweep.Run(ctx, w, cfg)
 	_ = bar.Finish()

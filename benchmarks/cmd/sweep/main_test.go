@@ -18,7 +18,7 @@ func TestSim(t *testing.T) {
 	code := run(t.Context(), []string{
 		"-sim", "-sim-servers=4", "-sim-service=100ms", "-sim-jitter=0", "-sim-speed=50",
 		"-limits=1,2,4,8", "-duration=1s", "-slo=150ms", "-out", dir,
-	}, &stdout, &stderr, false)
+	}, &stdout, &stderr, false, false)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
@@ -39,7 +39,7 @@ func TestURL(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"-url", srv.URL, "-limits=1,2", "-count=20", "-out", dir, "-name=http"}, &stdout, &stderr, false)
+	code := run(t.Context(), []string{"-url", srv.URL, "-limits=1,2", "-count=20", "-out", dir, "-name=http"}, &stdout, &stderr, false, false)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
@@ -57,7 +57,7 @@ func TestInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"-sim", "-sim-service=10ms", "-limits=1,2,4,8", "-duration=200ms", "-out", t.TempDir()}, &stdout, &stderr, false)
+	code := run(ctx, []string{"-sim", "-sim-service=10ms", "-limits=1,2,4,8", "-duration=200ms", "-repeat=1", "-out", t.TempDir()}, &stdout, &stderr, false, false)
 	if code != 130 {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", code, stderr.String())
 	}
@@ -78,15 +78,56 @@ func TestBadFlags(t *testing.T) {
 		{"bad limit", []string{"-sim", "-limits=1,x"}},
 		{"zero limit", []string{"-sim", "-limits=0"}},
 		{"bad speed", []string{"-sim", "-sim-speed=0"}},
+		{"bad repeat", []string{"-sim", "-repeat=0"}},
 		{"bad sim", []string{"-sim", "-sim-servers=0"}},
 		{"unknown flag", []string{"-nope"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(t.Context(), tt.give, &stdout, &stderr, false); code != 2 {
+			if code := run(t.Context(), tt.give, &stdout, &stderr, false, false); code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
 		})
+	}
+}
+
+// TestStreamsALinePerLimit checks that, when asked to stream (stdout is
+// not a terminal), the command prints each limit's line before the table.
+func TestStreamsALinePerLimit(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{
+		"-sim", "-sim-servers=4", "-sim-service=100ms", "-sim-jitter=0", "-sim-speed=50",
+		"-limits=1,2", "-count=10", "-repeat=2", "-out", t.TempDir(),
+	}, &stdout, &stderr, false, true)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	table := strings.Index(out, "workload:")
+	for _, want := range []string{"limit 1: ", "limit 2: "} {
+		if i := strings.Index(out, want); i < 0 || i > table {
+			t.Errorf("no %q line before the table:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "(median of 2 runs") {
+		t.Errorf("the lines do not say they are medians:\n%s", out)
+	}
+}
+
+// TestDefaultOutIsUntracked guards the default -out: results/ holds
+// tracked files, so a sweep must not write there unless asked.
+func TestDefaultOutIsUntracked(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"-sim", "-sim-service=10ms", "-sim-speed=50", "-limits=1,2", "-count=5", "-repeat=1"}, &stdout, &stderr, false, false)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join("sweep-out", "sweep-sim.json")); err != nil {
+		t.Errorf("default output: %v", err)
+	}
+	if _, err := os.Stat("results"); err == nil {
+		t.Error("the sweep wrote into results/")
 	}
 }
