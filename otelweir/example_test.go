@@ -61,7 +61,7 @@ func Example() {
 				if md.Name == "weir.pool.job.completions" {
 					for _, dp := range d.DataPoints {
 						outcome, _ := dp.Attributes.Value("outcome")
-						fmt.Println(md.Name, outcome.Emit(), dp.Value)
+						fmt.Println(md.Name, outcome.String(), dp.Value)
 					}
 				}
 			}
