@@ -383,3 +383,33 @@ func BenchmarkObserver(b *testing.B) {
 		}
 	})
 }
+
+// TestConcurrentEventsAndCollections runs jobs on two pools from several
+// goroutines while collecting, Adding and Removing, for the race detector.
+func TestConcurrentEventsAndCollections(t *testing.T) {
+	m, reader := newMetrics(t)
+	pools := []*pool.Pool{newPool(t, m, "a", 2), newPool(t, m, "b", 3)}
+	const workers, calls = 4, 50
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			p := pools[w%len(pools)]
+			for range calls {
+				_ = p.Do(context.Background(), job.Func(func(context.Context) error { return nil }))
+			}
+		}()
+	}
+	for range workers {
+		collect(t, reader)
+		if m.Remove(pools[1]) {
+			if err := m.Add(pools[1]); err != nil {
+				t.Error(err)
+			}
+		}
+		<-done
+	}
+	if got, _ := int64Value(t, collect(t, reader), "weir.pool.job.completions", "pool", "a", "outcome", "success"); got != workers/2*calls {
+		t.Errorf("completions of pool a = %d, want %d", got, workers/2*calls)
+	}
+}

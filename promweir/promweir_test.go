@@ -437,3 +437,40 @@ func BenchmarkObserver(b *testing.B) {
 		}
 	})
 }
+
+// TestConcurrentEventsAndScrapes runs jobs on two pools from several
+// goroutines while scraping, Adding and Removing, for the race detector.
+func TestConcurrentEventsAndScrapes(t *testing.T) {
+	c, err := promweir.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	pools := []*pool.Pool{newPool(t, c, "a", 2), newPool(t, c, "b", 3)}
+	const workers, calls = 4, 50
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			p := pools[w%len(pools)]
+			for range calls {
+				_ = p.Do(context.Background(), job.Func(func(context.Context) error { return nil }))
+			}
+		}()
+	}
+	for range workers {
+		if _, err := reg.Gather(); err != nil {
+			t.Error(err)
+		}
+		if c.Remove(pools[1]) {
+			if err := c.Add(pools[1]); err != nil {
+				t.Error(err)
+			}
+		}
+		<-done
+	}
+	if got := value(t, gather(t, reg), "weir_pool_job_completions_total", "pool", "a", "outcome", "success"); got != workers/2*calls {
+		t.Errorf("completions of pool a = %v, want %d", got, workers/2*calls)
+	}
+}
