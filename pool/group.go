@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/weir-go/weir/internal/task"
 	"github.com/weir-go/weir/job"
@@ -56,17 +57,16 @@ func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
 		g.fail(ErrNilJob)
-		return nil, ErrNilJob
+		return nil, g.p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	if g.p.sem.Closed() {
 		g.fail(ErrClosed)
-		return nil, ErrClosed
+		return nil, g.p.rejected(opts, ErrClosed, time.Time{})
 	}
 	g.jobs.add(1)
 	t := new(task.Task)
 	t.Keep()
 	if err := g.p.submit(g.ctx, t, &groupJob{g: g, j: j}, opts, false); err != nil {
-		g.p.rejected(opts, err)
 		g.jobs.sub(1)
 		g.fail(err)
 		return nil, err
@@ -78,7 +78,7 @@ func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
 func (g *Group) Go(f func(ctx context.Context) error, opts ...job.Option) (*job.Handle, error) {
 	if f == nil {
 		g.fail(ErrNilJob)
-		return nil, ErrNilJob
+		return nil, g.p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	return g.Submit(job.Func(f), opts...)
 }

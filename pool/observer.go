@@ -22,7 +22,9 @@ type Observer struct {
 	// (after Waited in the queue or at the door), or turned away.
 	Admission func(Admission)
 	// JobEnd: an admitted job, or a queued one dropped before it ran,
-	// ended.
+	// ended. A queued job that is dropped (its ctx ended, it was
+	// cancelled, the pool shut down) also reports its Admission, turned
+	// away after the time it waited.
 	JobEnd func(JobEnd)
 	// LimitChange: the limit changed, by Resize or an adaptive limit.
 	LimitChange func(LimitChange)
@@ -67,8 +69,8 @@ func admissionResult(err error) AdmissionResult {
 // Admission is the event of an admission decision.
 type Admission struct {
 	Pool   string
-	Job    string // the job's name ("" when it was turned away before it had one)
-	ID     uint64 // 0 when it was turned away
+	Job    string // the job's name, "" if it has none yet
+	ID     uint64 // 0 when it was turned away before it was accepted
 	Weight int64
 	Waited time.Duration // from Submit or Do to the decision
 	Result AdmissionResult
@@ -117,13 +119,20 @@ func (p *Pool) observeResize(old, limit int64, reason string) {
 	}
 }
 
-// rejected reports a submission turned away with err.
+// rejected reports a submission turned away with err, after waiting
+// since start (the zero time if it did not wait or nothing watches), and
+// returns err.
 //
 //go:noinline
-func (p *Pool) rejected(opts []job.Option, err error) {
+func (p *Pool) rejected(opts []job.Option, err error, start time.Time) error {
 	if len(p.obs) == 0 {
-		return
+		return err
 	}
-	_, w := jobOptions(opts)
-	p.observeAdmission("", 0, w, 0, admissionResult(err), err)
+	var waited time.Duration
+	if !start.IsZero() {
+		waited = time.Since(start)
+	}
+	name, w := jobOptions(opts)
+	p.observeAdmission(name, 0, w, waited, admissionResult(err), err)
+	return err
 }

@@ -180,11 +180,10 @@ func (p *Pool) Limit() int64 { return p.sem.Size() }
 // such inner Submits a bounded ctx, so that the wait ends in an error.
 func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
-		return nil, ErrNilJob
+		return nil, p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	t := new(task.Task)
 	if err := p.submit(ctx, t, j, opts, false); err != nil {
-		p.rejected(opts, err)
 		return nil, err
 	}
 	return (*job.Handle)(t), nil
@@ -194,11 +193,10 @@ func (p *Pool) Submit(ctx context.Context, j job.Job, opts ...job.Option) (*job.
 // once, or others already wait for it, it returns ErrFull.
 func (p *Pool) TrySubmit(ctx context.Context, j job.Job, opts ...job.Option) (*job.Handle, error) {
 	if isNil(j) {
-		return nil, ErrNilJob
+		return nil, p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	t := new(task.Task)
 	if err := p.submit(ctx, t, j, opts, true); err != nil {
-		p.rejected(opts, err)
 		return nil, err
 	}
 	return (*job.Handle)(t), nil
@@ -207,7 +205,7 @@ func (p *Pool) TrySubmit(ctx context.Context, j job.Job, opts ...job.Option) (*j
 // Go is Submit for a plain function.
 func (p *Pool) Go(ctx context.Context, f func(ctx context.Context) error, opts ...job.Option) (*job.Handle, error) {
 	if f == nil {
-		return nil, ErrNilJob
+		return nil, p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	return p.Submit(ctx, job.Func(f), opts...)
 }
@@ -216,11 +214,10 @@ func (p *Pool) Go(ctx context.Context, f func(ctx context.Context) error, opts .
 // Wait returns the value and the error.
 func SubmitResult[T any](ctx context.Context, p *Pool, f func(ctx context.Context) (T, error), opts ...job.Option) (*job.Result[T], error) {
 	if f == nil {
-		return nil, ErrNilJob
+		return nil, p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	r := job.NewResult(f)
 	if err := p.submit(ctx, (*task.Task)(&r.Handle), nil, opts, false); err != nil {
-		p.rejected(opts, err)
 		return nil, err
 	}
 	return r, nil
@@ -244,6 +241,18 @@ func jobOptions(opts []job.Option) (name string, weight int64) {
 // submit gives t its job, ID and ctx, and admits it, queues it, or waits
 // for room in the queue. On failure nothing is held or counted.
 func (p *Pool) submit(ctx context.Context, t *task.Task, j job.Job, opts []job.Option, try bool) error {
+	var start time.Time
+	if len(p.obs) > 0 {
+		start = time.Now()
+	}
+	if err := p.admit(ctx, t, j, opts, try); err != nil {
+		return p.rejected(opts, err, start)
+	}
+	return nil
+}
+
+// admit is submit without the report of a rejection.
+func (p *Pool) admit(ctx context.Context, t *task.Task, j job.Job, opts []job.Option, try bool) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
@@ -428,8 +437,13 @@ func (p *Pool) resolveDropped(t *task.Task, err error) {
 	p.unwatch(t)
 	t.Drop(err)
 	p.tc.add(task.Canceled)
-	if p.watching() {
-		p.ended(t, time.Duration(0), task.Canceled, err, false)
+	if len(p.obs) > 0 {
+		var waited time.Duration
+		if s := t.SideIfAny(); s != nil && s.Stamp != 0 {
+			waited = time.Duration(time.Now().UnixNano() - s.Stamp)
+		}
+		p.observeAdmission(t.DisplayName(), t.ID(), t.Weight(), waited, admissionResult(err), err)
+		p.ended(t, 0, task.Canceled, err, false)
 	}
 	p.resolve(t, err)
 }
@@ -674,18 +688,17 @@ func (p *Pool) panicked(t *task.Task, err error) {
 // request goroutines. It costs no allocation.
 func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error) {
 	if isNil(j) {
-		return ErrNilJob
+		return p.rejected(opts, ErrNilJob, time.Time{})
 	}
 	if ctx == nil {
-		return ErrNilContext
+		return p.rejected(opts, ErrNilContext, time.Time{})
 	}
 	name, w := "", int64(1)
 	if len(opts) > 0 {
 		name, w = jobOptions(opts)
 	}
 	if err := p.check(ctx, w); err != nil {
-		p.rejected(opts, err)
-		return err
+		return p.rejected(opts, err, time.Time{})
 	}
 	var start time.Time
 	watch := len(p.obs) > 0 || p.debugOn() // then Do's job gets an ID and events
@@ -694,8 +707,7 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	if !p.sem.TryAcquire(w) {
 		if err := p.acquireSlow(ctx, w); err != nil {
-			p.rejected(opts, err)
-			return err
+			return p.rejected(opts, err, start)
 		}
 	}
 	if watch {
