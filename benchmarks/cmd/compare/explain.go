@@ -28,26 +28,25 @@ var scenarios = map[string]info{
 		what: "Submit one no-op job and wait for it through its handle; time/op is per job. " +
 			"weir and pond return a handle; workerpool's SubmitWait is its own submit-and-wait; " +
 			"the others get a channel made per job, the usual idiom (raw ants with a channel is the floor weir is built on).",
-		why: "A weir Submit+Wait is its executor, raw ants (a channel send that wakes a parked ants worker), plus what weir adds: " +
-			"the semaphore's compare-and-swap on admission and on release, the pool's in-flight and outcome counters (atomic adds), " +
-			"a handle allocated per job (192 B: the job, both contexts, the error, a WaitGroup and state flags) and a park and wake-up on the handle's WaitGroup. " +
-			"In the CPU profile (SubmitWait/limit=1000/weir) the hand-off to ants is ~16% of the time, the handle's WaitGroup park and wake ~12%, " +
-			"allocating the handle ~9%, and GC write barriers ~12%: the handle is a pointer-rich object allocated per job, so garbage collection runs often and is active while the handle's pointers are written. " +
-			"A peer that makes only a channel per job (ants+chan, chansem, errgroup, conc) does less per job; the difference is what weir's cancellation, names, IDs, states, panic capture and Stats cost.",
+		why: "A weir Submit+Wait is raw ants (a hand-off that wakes a parked ants worker) plus what weir adds: the semaphore's compare-and-swap on admission and on " +
+			"release, an ID and outcome counters (atomic adds), the handle (one allocation, 144 B: the job, its ctx, its error, a WaitGroup, state and the queue li" +
+			"nks) and a park and wake-up on the handle's WaitGroup, which is the wake-up every peer pays on its channel. In the CPU profile (SubmitWait/limit=1000/" +
+			"weir) the ants worker is ~32% of the time, allocating and initialising the handle ~10% and GC write barriers ~18%: the handle is pointer-rich and writ" +
+			"ten while the collector runs. Where weir is slower than the peers that make only a channel per job, the difference is what its cancellation, names, ID" +
+			"s, states, panic capture and Stats cost; weir is on par with raw ants plus a channel, the floor it is built on.",
 	},
 	"FireForget": {
 		title: "Fire and forget, then wait for all",
 		short: "fire-and-forget",
 		what: "Submit no-op jobs without keeping a handle, and wait for all of them after every 1,000; time/op is per job, " +
 			"the waits included, so that peers that queue jobs instead of running them are not flattered. " +
-			"weir has no submission without a handle, so it still makes one per job.",
-		why: "weir separates admission (its FIFO semaphore) from execution (ants), so a job that finishes first gives its weight back to the semaphore, " +
-			"which wakes the submitter parked in Submit, which then hands the next job to an idle ants worker, which must be woken too: two goroutine wake-ups per job. " +
-			"At limit 2 the profile of weir shows the submitter in the semaphore's slow path for nearly every job (wsem.acquireSlow: its mutex, a pooled waiter and a fresh channel, ~20% of the time) and the release-and-grant on the worker side. " +
-			"pond and workerpool never block the submitter (jobs wait in their queue and the two workers drain it in a loop, without sleeping between jobs), " +
-			"and conc's and errgroup's workers take the next job straight from the blocked submitter: one wake-up per job. " +
-			"At limit 1000 nothing blocks, and the difference is the per-job work: weir still allocates a handle (there is no submission without one) " +
-			"and does its bookkeeping and the ants hand-off, where x/sync or a channel semaphore plus `go f()` starts a fresh goroutine, which costs less than waking a parked one.",
+			"weir has no submission without a handle, so it still makes one per job; Submit queues the job and returns.",
+		why: "A job that finds no free weight becomes an entry in the pool's FIFO list, and the worker that finishes a job runs the next entry itself, so at limit 2" +
+			" no goroutine is woken per job. What weir still pays per job that pond does not: the handle (weir has no submission without one: one 144-byte, pointer" +
+			"-rich allocation, and in the profile (FireForget/limit=2/weir) initialising it is ~23% of the time, GC write barriers ~13%), and the semaphore's mutex" +
+			" twice (once to queue the entry, once to release and grant it), where pond's submitter appends a closure to a buffer its workers drain. At limit 1000 " +
+			"the weight is always free, so every job is handed to an ants worker (a wake-up per job): peers that start a fresh goroutine per job (x/sync, a channel" +
+			" semaphore, plain goroutines) pay less for that than waking a parked one.",
 	},
 	"Result": {
 		title: "Typed result per job",
@@ -55,8 +54,8 @@ var scenarios = map[string]info{
 		what: "Submit a job that returns an int and wait for the value; time/op is per job. Only weir (`pool.SubmitResult`) and " +
 			"pond (`ResultPool[int]`) return typed values; raw ants with a typed channel per job is the floor. " +
 			"conc's ResultPool hands back every value at once from Wait, a different contract, so it and the peers without results are left out.",
-		why: "The typed result is the SubmitWait path with a `job.Result[T]` instead of a plain handle (one allocation, 208 B), so it costs what SubmitWait costs: " +
-			"the ants hand-off, the semaphore, the counters and the WaitGroup park and wake-up, against a single channel per job for raw ants.",
+		why: "The typed result is the SubmitWait path with a `job.Result[T]` instead of a plain handle (one allocation, 160 B), so it costs what SubmitWait costs: t" +
+			"he ants hand-off, the semaphore, the counters and the WaitGroup park and wake-up, against a single channel per job for raw ants.",
 	},
 	"SemUncontended": {
 		title: "Semaphore: uncontended",
@@ -93,35 +92,36 @@ var scenarios = map[string]info{
 		what: "100,000 jobs that each sleep 10 ms, at limit 1,000, submitted from one goroutine as fast as the peer takes them: " +
 			"the ideal makespan is 1.0 s. makespan/ideal is the whole batch over 1.0 s; peak memory is the highest heap-in-use " +
 			"plus stack-in-use (runtime.MemStats, sampled every 10 ms) above what was in use before the pool was made.",
-		why: "Each job sleeps 10 ms, so the per-job overhead (under a microsecond) is a ten-thousandth of it: makespans differ by a few per cent at most, and those differences come from how soon the parked submitter is woken when a slot frees, " +
-			"while 1,000 timer wake-ups compete for two cores. " +
-			"Peak memory counts the heap in use, garbage not yet collected included: weir allocates a handle per job (about 27 MB over the 100,000 jobs, B/op), " +
-			"where ants and conc reuse their worker goroutines and allocate almost nothing per job here (0.2-0.4 MB), so weir's heap grows further between collections; " +
-			"x/sync and the channel semaphore, which start a goroutine per job, allocate as much and peak about as high.",
+		why: "Each job sleeps 10 ms, so the per-job overhead (under a microsecond) is a ten-thousandth of it: makespans differ by a few per cent at most, and those " +
+			"differences come from how soon a freed slot is refilled while 1,000 timer wake-ups compete for two cores; weir's queue is refilled by the finishing wo" +
+			"rker, without waking the submitter. Peak memory counts the heap in use, garbage not yet collected included: weir allocates a handle per job, where ant" +
+			"s and conc reuse their worker goroutines and allocate almost nothing per job here, so weir's heap grows further between collections; and with Submit r" +
+			"eturning at once, all 99,000 waiting jobs sit in the queue as handles (about 144 B each) rather than as a submitter parked per job.",
 	},
 	"Burst": {
 		title: "Burst: a million jobs at once",
 		short: "burst",
 		what: "1,000,000 jobs submitted as fast as possible at limit 10,000, each held at a gate so that 10,000 run and the rest queue; " +
-			"then the gate opens. Peers whose submit blocks for admission (weir, ants, conc, x/sync, errgroup, the channel semaphore) " +
+			"then the gate opens. Peers whose submit blocks for admission (ants, conc, x/sync, errgroup, the channel semaphore) " +
 			"get a goroutine per queued job, as their users would need. time/op is the whole burst; submit is the time until " +
 			"every job runs or waits, drain the time from opening the gate until all have finished; B/queued is the live memory " +
 			"(heap after a collection, plus stacks) that the queued jobs add to the running ones, per queued job.",
-		why: "weir's Submit waits for admission, so a million jobs queued at once are a million parked goroutines, as with every blocking peer; pond and workerpool queue a job as a 16-byte entry. " +
-			"But each goroutine parked in weir's Submit costs twice the stack of the other blocking peers: the call chain Pool.Submit → submit → acquire → wait → wsem.Acquire → acquireSlow is deeper than the 2 KB a goroutine starts with, " +
-			"so the runtime copies the stack to a 4 KB one (measured: 4,098 B of stack per queued job for weir, 2,040-2,070 B for ants, conc and x/sync), and weir allocates the handle (192 B) before waiting, plus the semaphore's waiter and channel. " +
-			"In the profile of weir's burst the time goes to making and growing those stacks (runtime.newproc, stackpoolalloc, newstack/copystack), to the collector scanning a million deeper stacks (markroot/scanstack), " +
-			"and to the semaphore's slow path (its mutex, a pooled waiter and a channel per blocked Acquire) with NewTask's allocation. " +
-			"A bounded queue (WithMaxWaiting) or a non-blocking TrySubmit are weir's answers to bursts; a queue of jobs that does not hold a goroutine each would need an API weir does not have.",
+		why: "A job that must wait is an entry in the pool's queue: its handle (144 B) and no goroutine, so weir no longer parks a goroutine per queued job as the b" +
+			"locking peers (ants, conc, x/sync, errgroup, the channel semaphore) do. pond and workerpool keep a smaller entry (a closure in a buffer) and allocate " +
+			"less per job; where weir's B/queued is above theirs, the difference is the handle, which carries the job's ctx, ID, name, state and links, and which S" +
+			"ubmit returns to the caller.",
 	},
 	"Group": {
 		title: "Group: 1,000 Go then Wait",
 		short: "group",
 		what: "Make a group, give it 1,000 no-op functions with Go and wait for them; time/op is the whole batch. " +
 			"weir is its errgroup-compatible `group.Group`; errgroup uses SetLimit; conc a pool with WithMaxGoroutines (a pool per batch, as its Wait ends it); " +
-			"pond a group (`NewGroup`) on a pool of the limit made once. At limit 8 Go blocks most of the time; at limit 1000 it never does.",
-		why: "weir's Go blocks for admission like errgroup's and conc's: a goroutine of the group that finishes runs the next blocked caller's function itself and wakes the caller, one wake-up per function. " +
-			"pond never blocks the submitter: functions wait in its queue and its workers drain it without sleeping, so at a small limit it can run ahead of every blocking group, at the cost of its allocations per function.",
+			"pond a group (`NewGroup`) on a pool of the limit made once; weir-pool is `pool.Group` on a weir pool of the limit made once. " +
+			"At limit 8 Go blocks most of the time; at limit 1000 it never does.",
+		why: "weir's `group.Group` does not give a blocked Go a goroutine: a goroutine of the group that finishes runs the next blocked caller's function itself and" +
+			" wakes the caller, one wake-up per function, and Go allocates nothing of its own. `pool.Group` (weir-pool) queues the functions as entries of a pool o" +
+			"f the same limit, which its workers drain without hand-offs; it allocates a handle and a small wrapper per Go (two allocations), which is where it los" +
+			"es to errgroup's one. pond never blocks the submitter either, at the cost of its allocations per function.",
 	},
 	"Logging": {
 		title: "Logging",
