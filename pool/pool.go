@@ -715,7 +715,9 @@ func (p *Pool) Do(ctx context.Context, j job.Job, opts ...job.Option) (err error
 	}
 	var m measure
 	if p.adapt != nil {
-		m = measure{start: time.Now(), inFlight: p.running.Load() + 1}
+		// Do calls are not counted in running: the weight in use,
+		// this call's included, stands for them.
+		m = measure{start: time.Now(), inFlight: p.running.Load() + p.sem.Held()}
 	}
 	state := task.Panicked
 	defer func() {

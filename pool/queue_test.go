@@ -99,20 +99,24 @@ func TestFIFOAcrossQueuedAndBlockedSubmitters(t *testing.T) {
 		assert.Equal(t, int64(2), st.Waiting)
 		assert.Equal(t, int64(3), st.WaitingWeight)
 
+		// h1 and h2 start on two goroutines, in either order.
+		started := func() []string { return o.got()[2:] }
+		assert.ElementsMatch(t, []string{"h1", "h2"}, o.got()[:2])
+
 		r1.open() // one unit free: A needs two, and nobody may pass it
 		synctest.Wait()
-		assert.Equal(t, []string{"h1", "h2"}, o.got(), "a job overtook the heavy one at the head")
+		assert.Empty(t, started(), "a job overtook the heavy one at the head")
 		requireBlocked(t, c, d)
 
 		r2.open() // A starts; C moves into the queue, so its Submit returns
 		synctest.Wait()
-		assert.Equal(t, []string{"h1", "h2", "A"}, o.got())
+		assert.Equal(t, []string{"A"}, started())
 		require.True(t, c.returned(), "C's Submit still waits with room in the queue")
 		requireBlocked(t, d)
 
 		rest.open()
 		p.Wait()
-		assert.Equal(t, []string{"h1", "h2", "A", "B", "C", "D"}, o.got())
+		assert.Equal(t, []string{"A", "B", "C", "D"}, started())
 		for _, s := range []*call[submitted]{a, b, c, d} {
 			require.NoError(t, s.result(t).err)
 			require.NoError(t, s.got.h.Wait())
@@ -303,16 +307,17 @@ func TestMaxWaitingIsExactWhenAWaiterIsGranted(t *testing.T) {
 }
 
 // A job's ctx keeps package context's contract: a ctx derived from it is
-// done in the same instant, with no goroutine, and context.Cause reports
-// the first reason it ended.
+// done by the time Cancel returns (synchronously, with no goroutine), and
+// context.Cause reports the first reason it ended.
 func TestJobCtxDerivedCtxAndCause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newQueued(t, 2)
 		submitCtx, cancelSubmit := context.WithCancelCause(context.Background())
 		defer cancelSubmit(nil)
 		started, checked := newLatch(t), newLatch(t)
-		var childDone, grew bool
+		var grew bool
 		var cause error
+		var last context.Context
 		h, err := p.Submit(submitCtx, job.Func(func(ctx context.Context) error {
 			before := runtimeNumGoroutine()
 			var children []context.Context
@@ -321,26 +326,30 @@ func TestJobCtxDerivedCtxAndCause(t *testing.T) {
 				defer cancel()
 				children = append(children, c)
 			}
-			grew = runtimeNumGoroutine() > before
+			// A goroutine per derived ctx would add 100; allow for the
+			// few that other parts of the process may start meanwhile.
+			grew = runtimeNumGoroutine()-before >= 50
+			last = children[99]
 			started.open()
 			<-ctx.Done()
-			select {
-			case <-children[99].Done():
-				childDone = true
-			default:
-			}
 			cause = context.Cause(ctx)
 			<-checked.ch
 			return ctx.Err()
 		}))
 		require.NoError(t, err)
 		<-started.ch
-		h.Cancel()                              // first
+		h.Cancel() // first
+		childDone := false
+		select {
+		case <-last.Done():
+			childDone = true
+		default:
+		}
 		cancelSubmit(errors.New("later cause")) // second
 		checked.open()
 		require.ErrorIs(t, h.Wait(), context.Canceled)
 		assert.False(t, grew, "a ctx derived from a job's ctx started a goroutine")
-		assert.True(t, childDone, "a derived ctx was not done in the same instant as the job's")
+		assert.True(t, childDone, "a derived ctx was not done when Cancel returned")
 		assert.Equal(t, context.Canceled, cause, "Cause must report the first reason: Cancel")
 	})
 }

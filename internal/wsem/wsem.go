@@ -750,6 +750,12 @@ func (s *Weighted) inUseLocked() int64 {
 	return s.size.Load() - int64(s.state.Load()&availMask) + s.deficit
 }
 
+// Held returns the weight held, read without the lock: exact unless a
+// shrinking Resize left more held than the size.
+func (s *Weighted) Held() int64 {
+	return s.size.Load() - int64(s.state.Load()&availMask)
+}
+
 // Waiting returns the number of callers blocked in Acquire, including
 // requests larger than the current size, and of blocked task nodes.
 func (s *Weighted) Waiting() int {
