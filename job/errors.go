@@ -1,6 +1,8 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/weir-go/weir/internal/task"
@@ -10,16 +12,16 @@ var (
 	// ErrPanic is matched by errors.Is for every *PanicError: the job
 	// panicked, and its handle reports the panic as an error instead of
 	// crashing the program.
-	ErrPanic = task.ErrPanic
+	ErrPanic = errors.New("job: panic")
 
 	// ErrCanceled is the error of a job that was cancelled with
 	// Handle.Cancel before it started: it never ran. It matches
 	// context.Canceled too.
-	ErrCanceled = task.ErrCanceled
+	ErrCanceled = fmt.Errorf("job: canceled: %w", context.Canceled)
 
 	// ErrGoexit is the error of a job that called runtime.Goexit (as
 	// testing's t.FailNow does) instead of returning.
-	ErrGoexit = task.ErrGoexit
+	ErrGoexit = errors.New("job: runtime.Goexit called")
 )
 
 // PanicError is the error of a job that panicked: the value it panicked
@@ -45,6 +47,9 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
+// The errors above are the ones tasks return: package pool runs jobs
+// through internal/task, which cannot import this package.
 func init() {
+	task.ErrPanic, task.ErrCanceled, task.ErrGoexit = ErrPanic, ErrCanceled, ErrGoexit
 	task.NewPanicError = func(v any, stack []byte) error { return &PanicError{Value: v, Stack: stack} }
 }

@@ -22,22 +22,24 @@ func (f Func) Run(ctx context.Context) error { return f(ctx) }
 // State is where a job is in its life.
 type State uint32
 
+// The states, in the order a job goes through them. Their values are the
+// ones package pool's tasks record (TestStatesMatchTheExecutors).
 const (
 	// Queued: submitted, waiting for its weight or for a goroutine.
-	Queued = State(task.Queued)
+	Queued State = iota
 	// Running: its Run method is executing.
-	Running = State(task.Running)
+	Running
 	// Succeeded: Run returned nil.
-	Succeeded = State(task.Succeeded)
+	Succeeded
 	// Failed: Run returned an error while its ctx was not done, or called
 	// runtime.Goexit.
-	Failed = State(task.Failed)
+	Failed
 	// Canceled: it never ran (cancelled, its submitter's ctx ended, or
 	// the executor shut down while it was queued), or Run returned an
 	// error after its ctx was done.
-	Canceled = State(task.Canceled)
+	Canceled
 	// Panicked: Run panicked; Err is a *PanicError.
-	Panicked = State(task.Panicked)
+	Panicked
 )
 
 var stateNames = [...]string{"queued", "running", "succeeded", "failed", "canceled", "panicked"}

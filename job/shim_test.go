@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"fmt"
+	"testing"
 
 	"github.com/weir-go/weir/internal/task"
 	"github.com/weir-go/weir/job"
@@ -105,3 +106,20 @@ func (tk *testTask) Job() job.Job { return tk.t.Job() }
 
 // Weight returns the job's weight.
 func (tk *testTask) Weight() int64 { return tk.t.Weight() }
+
+func TestStatesMatchTheExecutors(t *testing.T) {
+	for _, tt := range []struct {
+		give job.State
+		want uint32
+	}{
+		{job.Queued, task.Queued}, {job.Running, task.Running}, {job.Succeeded, task.Succeeded},
+		{job.Failed, task.Failed}, {job.Canceled, task.Canceled}, {job.Panicked, task.Panicked},
+	} {
+		if uint32(tt.give) != tt.want {
+			t.Errorf("job.%v is %d, the executor's %d", tt.give, tt.give, tt.want)
+		}
+	}
+	if task.ErrCanceled != job.ErrCanceled || task.ErrGoexit != job.ErrGoexit || task.ErrPanic != job.ErrPanic {
+		t.Error("the executor returns other errors than package job's")
+	}
+}

@@ -37,7 +37,8 @@ const (
 	Panicked
 )
 
-// The errors of package job, defined here so that tasks can return them.
+// The errors of package job, which sets them at init to its own values,
+// so that tasks return them; these are defaults for tests of this package.
 var (
 	ErrPanic    = errors.New("job: panic")
 	ErrCanceled = fmt.Errorf("job: canceled: %w", context.Canceled)
