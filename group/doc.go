@@ -11,6 +11,12 @@
 // returns the first error; every function Go accepted runs exactly once;
 // and a Group can be used again after Wait.
 //
+// A Group's limit is its own. To share one weighted limit with other work
+// (other groups, Submit, Do), use a group on a pool:
+// github.com/weir-go/weir/pool's Pool.Group admits each function through
+// the pool's FIFO weighted semaphore, with errgroup's first-error
+// cancellation, and reports every failed submission to Wait.
+//
 // # From errgroup
 //
 // Change the import, nothing else:
