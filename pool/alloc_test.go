@@ -4,12 +4,16 @@ package pool_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/weir-go/weir/job"
 	"github.com/weir-go/weir/pool"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // The allocation claims of the docs, each checked. (The race detector
@@ -33,6 +37,19 @@ func TestAllocations(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop) }), "Do")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop, job.WithWeight(2), job.WithName("x")) }), "Do with options")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Stats() }), "Stats")
+
+	// Logging that is off costs nothing: zap and slog at Info, Debug
+	// events filtered out.
+	quiet, err := pool.New(4,
+		pool.WithLogger(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))),
+		pool.WithSlog(slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	require.NoError(t, err)
+	defer quiet.Close()
+	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = quiet.Do(ctx, noop) }), "Do with logging off")
+	assert.Equal(t, 1.0, testing.AllocsPerRun(200, func() {
+		h, _ := quiet.Submit(ctx, noop)
+		_ = h.Wait()
+	}), "Submit+Wait with logging off")
 
 	// A queued job is its handle and nothing else: no goroutine, no
 	// channel, no waiter.

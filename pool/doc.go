@@ -76,8 +76,9 @@
 //	pool resized   Info   old, limit, reason
 //	pool shut down Info   forced, submitted
 //
-// The messages and keys are the Msg and Key constants. Each event is
-// checked with Logger.Check before any field is built, and time stamps are
+// The messages and keys are the Msg and Key constants. WithSlog sends the
+// same events to a log/slog logger. Each event is checked with
+// Logger.Check (slog: Logger.Enabled) before any field is built, and time stamps are
 // taken only when Debug is on, so logging that is off costs no allocation
 // (BenchmarkLogging). WithObserver sees every admission decision, every
 // job's end and every limit change, for metrics and tracing: the modules

@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/weir-go/weir/job"
@@ -37,7 +39,17 @@ const (
 // debugOn reports whether Debug events would be written; the time stamps
 // they need are taken only then.
 func (p *Pool) debugOn() bool {
-	return p.logSet && p.log.Core().Enabled(zapcore.DebugLevel)
+	return p.logSet && p.log.Core().Enabled(zapcore.DebugLevel) ||
+		p.slog != nil && p.slog.Enabled(context.Background(), slog.LevelDebug)
+}
+
+// slogOn returns the slog logger if it would write at level, else nil: the
+// attributes are built only then.
+func (p *Pool) slogOn(level slog.Level) *slog.Logger {
+	if p.slog != nil && p.slog.Enabled(context.Background(), level) {
+		return p.slog
+	}
+	return nil
 }
 
 func (p *Pool) logAcquired(name string, id uint64, weight int64, waited time.Duration) {
@@ -50,6 +62,17 @@ func (p *Pool) logAcquired(name string, id uint64, weight int64, waited time.Dur
 			zap.Int64(KeyInUse, p.sem.InUse()),
 			zap.Int64(KeyLimit, p.sem.Size()),
 			zap.Int(KeyWaiters, p.sem.Waiting()),
+		)
+	}
+	if l := p.slogOn(slog.LevelDebug); l != nil {
+		l.LogAttrs(context.Background(), slog.LevelDebug, MsgAcquired,
+			slog.String(KeyJob, name),
+			slog.Uint64(KeyID, id),
+			slog.Int64(KeyWeight, weight),
+			slog.Duration(KeyWaited, waited),
+			slog.Int64(KeyInUse, p.sem.InUse()),
+			slog.Int64(KeyLimit, p.sem.Size()),
+			slog.Int(KeyWaiters, p.sem.Waiting()),
 		)
 	}
 }
@@ -67,6 +90,18 @@ func (p *Pool) logPanicked(name string, id uint64, err error) {
 			zap.ByteString(KeyStack, stack),
 		)
 	}
+	if l := p.slogOn(slog.LevelError); l != nil {
+		var stack []byte
+		if pe, ok := err.(*job.PanicError); ok {
+			stack = pe.Stack
+		}
+		l.LogAttrs(context.Background(), slog.LevelError, MsgPanicked,
+			slog.String(KeyJob, name),
+			slog.Uint64(KeyID, id),
+			slog.Any("error", err),
+			slog.String(KeyStack, string(stack)),
+		)
+	}
 }
 
 func (p *Pool) logReleased(name string, id uint64, weight int64, held time.Duration, state job.State, err error) {
@@ -81,5 +116,28 @@ func (p *Pool) logReleased(name string, id uint64, weight int64, held time.Durat
 			zap.Int64(KeyInUse, p.sem.InUse()),
 			zap.Int64(KeyLimit, p.sem.Size()),
 		)
+	}
+	if l := p.slogOn(slog.LevelDebug); l != nil {
+		attrs := []slog.Attr{
+			slog.String(KeyJob, name),
+			slog.Uint64(KeyID, id),
+			slog.Int64(KeyWeight, weight),
+			slog.Duration(KeyHeld, held),
+			slog.String(KeyOutcome, state.String()),
+			slog.Int64(KeyInUse, p.sem.InUse()),
+			slog.Int64(KeyLimit, p.sem.Size()),
+		}
+		if err != nil {
+			attrs = append(attrs, slog.Any("error", err))
+		}
+		l.LogAttrs(context.Background(), slog.LevelDebug, MsgReleased, attrs...)
+	}
+}
+
+// logInfo writes an Info event (a resize, the shutdown) to the slog
+// logger, if one is set and at Info.
+func (p *Pool) logInfo(msg string, attrs ...slog.Attr) {
+	if l := p.slogOn(slog.LevelInfo); l != nil {
+		l.LogAttrs(context.Background(), slog.LevelInfo, msg, attrs...)
 	}
 }

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/weir-go/weir/limit"
 	"go.uber.org/zap"
@@ -15,6 +16,7 @@ type Option interface {
 type options struct {
 	logger     *zap.Logger
 	loggerSet  bool
+	slog       *slog.Logger
 	name       string
 	maxQueued  int // -1: unbounded
 	maxWaiting int // -1: unbounded
@@ -48,6 +50,31 @@ func WithLogger(l *zap.Logger) Option {
 		o.logger, o.loggerSet = l, true
 		return nil
 	})
+}
+
+// WithSlog sends the pool's events to l as well, a log/slog logger, with
+// the same messages, levels and keys as WithLogger's zap events (see the
+// package documentation), and the attributes logger=weir and
+// pool=<name>. zap stays the first-class logger; slog is for programs
+// built on the standard library's. Each event is checked with
+// l.Enabled before any attribute is built, so a level that is off costs
+// no allocation. A nil l makes New fail with ErrInvalidOption.
+func WithSlog(l *slog.Logger) Option {
+	return optionFunc(func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil slog.Logger", ErrInvalidOption)
+		}
+		o.slog = l
+		return nil
+	})
+}
+
+// slogFor is the pool's slog logger: l with the pool's attributes, or nil.
+func slogFor(l *slog.Logger, name string) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	return l.With(slog.String("logger", "weir"), slog.String(KeyPool, name))
 }
 
 // WithName names the pool in its log events and in errors from New. The

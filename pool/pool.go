@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	rtdebug "runtime/debug"
@@ -25,7 +26,8 @@ import (
 type Pool struct {
 	name    string
 	log     *zap.Logger
-	logSet  bool // WithLogger was given
+	logSet  bool         // WithLogger was given
+	slog    *slog.Logger // WithSlog's, or nil
 	onPanic func(PanicInfo)
 	obs     []Observer // WithObserver's
 
@@ -115,6 +117,7 @@ func New(limit int64, opts ...Option) (*Pool, error) {
 		name:    o.name,
 		log:     o.logger.Named("weir").WithOptions(zap.WithCaller(false)).With(zap.String(KeyPool, o.name)),
 		logSet:  o.loggerSet,
+		slog:    slogFor(o.slog, o.name),
 		onPanic: o.onPanic,
 		obs:     o.observers,
 		sem:     wsem.NewStrict(limit, o.maxQueued, o.maxWaiting),
@@ -660,10 +663,10 @@ func (p *Pool) panicked(t *task.Task, err error) {
 	if p.onPanic != nil {
 		p.onPanic(PanicInfo{Pool: p.name, Job: info, Err: pe})
 	}
-	if p.logSet {
+	if p.logSet || p.slog != nil {
 		p.logPanicked(info.Name, info.ID, err)
 	}
-	if p.onPanic == nil && !p.logSet && t != nil { // Do's panic goes on up the caller's stack
+	if p.onPanic == nil && !p.logSet && p.slog == nil && t != nil { // Do's panic goes on up the caller's stack
 		var stack []byte
 		if pe != nil {
 			stack = pe.Stack
@@ -893,6 +896,9 @@ func (p *Pool) resize(limit int64, reason string) error {
 	if ce := p.log.Check(zap.InfoLevel, MsgResized); ce != nil {
 		ce.Write(zap.Int64(KeyOld, old), zap.Int64(KeyLimit, limit), zap.String(KeyReason, reason))
 	}
+	if p.slog != nil {
+		p.logInfo(MsgResized, slog.Int64(KeyOld, old), slog.Int64(KeyLimit, limit), slog.String(KeyReason, reason))
+	}
 	p.observeResize(old, limit, reason)
 	return nil
 }
@@ -1025,6 +1031,9 @@ func (p *Pool) logShutdown() {
 	p.logged.Do(func() {
 		if ce := p.log.Check(zap.InfoLevel, MsgShutdown); ce != nil {
 			ce.Write(zap.Bool(KeyForced, p.x.Forced.Load()), zap.Uint64(KeySubmitted, p.Stats().Submitted))
+		}
+		if p.slog != nil {
+			p.logInfo(MsgShutdown, slog.Bool(KeyForced, p.x.Forced.Load()), slog.Uint64(KeySubmitted, p.Stats().Submitted))
 		}
 	})
 }
