@@ -64,14 +64,20 @@ func TestSubmitQueuesAndReturnsAtOnce(t *testing.T) {
 			require.True(t, c.returned(), "Submit waited with room in the queue")
 			require.NoError(t, c.got.err)
 		}
-		assert.Equal(t, []string{"a", "b"}, o.got())
+		assert.ElementsMatch(t, []string{"a", "b"}, o.got())
 		st := p.Stats()
 		assertStats(t, pool.Stats{Limit: 2, InUse: 2, Running: 2, Submitted: 5}, st)
 		assert.Equal(t, int64(3), st.Queued)
 		assert.Equal(t, int64(3), st.QueuedWeight)
 		release.open()
 		p.Wait()
-		assert.Equal(t, []string{"a", "b", "c", "d", "e"}, o.got())
+		// a and b end together, so c and d start together, on two
+		// goroutines: their order of starting is not their order of
+		// admission (TestFIFOAcrossQueuedAndBlockedSubmitters checks
+		// that).
+		got := o.got()
+		assert.ElementsMatch(t, []string{"a", "b"}, got[:2])
+		assert.ElementsMatch(t, []string{"c", "d", "e"}, got[2:])
 		assertStats(t, pool.Stats{Limit: 2, Submitted: 5, Succeeded: 5}, p.Stats())
 	})
 }
