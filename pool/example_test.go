@@ -116,17 +116,14 @@ func ExamplePool_Group() {
 		// A Go that fails also reaches Wait: checking here is for
 		// stopping early, not for catching every error.
 		if _, err := g.Go(func(ctx context.Context) error {
-			<-ctx.Done() // cancelled when a sibling fails
+			<-ctx.Done() // cancelled when the group fails
 			return ctx.Err()
 		}, job.WithName(name)); err != nil {
 			break
 		}
 	}
-	if _, err := g.Go(func(context.Context) error { return errors.New("c: bad input") }); err != nil {
-		fmt.Println("not submitted:", err)
-	}
-	// A submission that fails is not lost: Wait reports the group's
-	// first error, a job's or a submission's.
+	// A submission that fails is not lost: it fails the group, which
+	// cancels the jobs' ctx, and Wait reports the group's first error.
 	_, err := g.Go(func(context.Context) error { return nil }, job.WithWeight(5))
 	fmt.Println("Go:", err)
 	fmt.Println("group:", g.Wait())

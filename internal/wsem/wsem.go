@@ -705,12 +705,16 @@ func (s *Weighted) Closed() bool {
 // closed (a nil stop never is); it reports whether the semaphore was idle.
 func (s *Weighted) WaitIdle(stop <-chan struct{}) bool {
 	s.mu.Lock()
+	// Freeze the word before looking at it: a Release on the fast path
+	// between the look and the freeze would otherwise make the semaphore
+	// idle with nobody left to say so.
+	s.freezeLocked()
 	if s.idleLocked() {
+		s.thawLocked()
 		s.mu.Unlock()
 		return true
 	}
 	s.idleWait++
-	s.freezeLocked()
 	if s.idle == nil {
 		s.idle = make(chan struct{})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,4 +100,19 @@ func TestStrictWaiterCancelledAfterFailureLeavesStateAlone(t *testing.T) {
 		s.Release(2)
 		assert.True(t, s.TryAcquire(1))
 	})
+}
+
+// WaitIdle racing a Release on the fast path must see the release: the
+// word is frozen before it is read. (Before, a release between the look
+// and the freeze left WaitIdle waiting for ever.)
+func TestWaitIdleRacingFastRelease(t *testing.T) {
+	s := wsem.NewStrict(1, wsem.Unbounded, wsem.Unbounded)
+	for round := range 20000 {
+		require.True(t, s.TryAcquire(1))
+		go s.Release(1)
+		stop := make(chan struct{})
+		tm := time.AfterFunc(5*time.Second, func() { close(stop) })
+		require.Truef(t, s.WaitIdle(stop), "round %d: WaitIdle missed the release", round)
+		tm.Stop()
+	}
 }
