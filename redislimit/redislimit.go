@@ -864,11 +864,13 @@ func (l *Lease) endLocked(st leaseState, cause error) {
 	delete(s.leases, l.id)
 	l.timer.Stop()
 	s.localHeld.Add(-l.weight)
+	// The ctx first: whoever sees Lost closed finds it already ended,
+	// with its cause.
+	l.cancel(cause)
 	if st == stateGone || st == stateLate {
 		s.lost.Add(1)
 		close(l.lost)
 	}
-	l.cancel(cause)
 }
 
 // extendLocked records a refresh sent at sent. s.mu is held.
