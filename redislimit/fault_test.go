@@ -72,7 +72,13 @@ func TestFaultLeaseExpiresWhileJobRuns(t *testing.T) {
 		<-l.Context().Done()
 		lostAt := time.Since(start)
 		assert.ErrorIs(t, context.Cause(l.Context()), redislimit.ErrLeaseLost)
-		assert.True(t, closed(l.Lost()))
+		// The ctx ends first, then Lost closes (both under the lease's
+		// lock): wait for Lost rather than poll it.
+		select {
+		case <-l.Lost():
+		case <-time.After(5 * time.Second):
+			t.Error("Lost not closed 5 s after the lease's ctx ended")
+		}
 		if !srv.real() {
 			srv.advance(ttl) // Redis's clock reaches the expiry
 		}
