@@ -10,8 +10,7 @@ import (
 
 // weirPool is weir's pool with its default queue: Submit never waits while
 // the queue has room, and a queued job is an entry, not a goroutine. Go is
-// Submit with the handle dropped: weir has no submission without a
-// handle, so fire-and-forget still allocates one.
+// Spawn, weir's submission without a handle.
 type weirPool struct {
 	p   *pool.Pool
 	j   job.Job
@@ -33,8 +32,7 @@ func NewWeir(limit int, work func(), opts ...pool.Option) Pool {
 }
 
 func (w *weirPool) Go(ctx context.Context) error {
-	_, err := w.p.Submit(ctx, w.j)
-	return err
+	return w.p.Spawn(ctx, w.j)
 }
 
 func (w *weirPool) Submit(ctx context.Context) (Handle, error) {

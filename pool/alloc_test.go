@@ -37,6 +37,20 @@ func TestAllocations(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop) }), "Do")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop, job.WithWeight(2), job.WithName("x")) }), "Do with options")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Stats() }), "Stats")
+	// Spawn reuses its task once the job has ended; a job that signals
+	// stands in for Wait, which makes a channel when it has to wait.
+	done := make(chan struct{}, 2)
+	signal := job.Func(func(context.Context) error { done <- struct{}{}; return nil })
+	assert.Zero(t, testing.AllocsPerRun(200, func() {
+		_ = p.Spawn(ctx, signal)
+		<-done
+	}), "Spawn")
+	assert.Zero(t, testing.AllocsPerRun(200, func() {
+		_ = p.Spawn(ctx, signal, job.WithWeight(4))
+		_ = p.Spawn(ctx, signal, job.WithWeight(4)) // queued behind the first
+		<-done
+		<-done
+	}), "Spawn, queued")
 
 	// Logging that is off costs nothing: zap and slog at Info, Debug
 	// events filtered out.

@@ -213,6 +213,45 @@ func (p *Pool) Go(ctx context.Context, f func(ctx context.Context) error, opts .
 	return p.Submit(ctx, job.Func(f), opts...)
 }
 
+// Spawn runs j on the pool without a handle: fire and forget, like
+// pond's Go or ants' Submit. It is admitted, queued and bounded exactly as
+// Submit (the same FIFO order, weights, WithMaxQueued and errors), but
+// nothing can wait for or cancel that one job: Pool.Wait, Close or a Group
+// of your own wait for it. j receives ctx unchanged, as with Do, so
+// job.FromContext does not name it and a forced Shutdown cannot cancel it
+// (Shutdown still drops it while it is queued, and Close waits for it);
+// give it a ctx you cancel if it must be stoppable. Its outcome is counted
+// in Stats and reported to the logger and the observers; a panic goes to
+// the panic handler (or stderr), and the job's error goes nowhere else.
+//
+// Spawn is the cheapest way to run a job on a pool: its bookkeeping is
+// reused from job to job, so it allocates nothing in the common case.
+func (p *Pool) Spawn(ctx context.Context, j job.Job, opts ...job.Option) error {
+	if isNil(j) {
+		return p.rejected(opts, ErrNilJob, time.Time{})
+	}
+	t := taskPool.Get().(*task.Task)
+	t.Bare()
+	if err := p.submit(ctx, t, j, opts, false); err != nil {
+		recycle(t)
+		return err
+	}
+	return nil
+}
+
+// taskPool holds bare tasks for reuse.
+var taskPool = sync.Pool{New: func() any { return new(task.Task) }}
+
+// recycle puts back a bare task that has ended, unless something might
+// still refer to it: a task with side data has had a registration on its
+// ctx or a blocked submitter, and is left to the garbage collector.
+func recycle(t *task.Task) {
+	if t.SideIfAny() == nil {
+		t.Reset()
+		taskPool.Put(t)
+	}
+}
+
 // SubmitResult is Submit for a function that returns a value: the handle's
 // Wait returns the value and the error.
 func SubmitResult[T any](ctx context.Context, p *Pool, f func(ctx context.Context) (T, error), opts ...job.Option) (*job.Result[T], error) {
@@ -331,7 +370,10 @@ func (p *Pool) enqueue(ctx context.Context, t *task.Task, w int64) error {
 		p.accept(t.Node())
 		p.start(t)
 	case wsem.Queued:
-		if !keep && ctx.Err() != nil {
+		// t may have run and ended by now (a bare one even been
+		// reused): look at it only if ctx can end, which kept t's
+		// side data and so kept it from reuse.
+		if !keep && ctx.Done() != nil && ctx.Err() != nil {
 			// Ended while we queued, perhaps before the
 			// registration could see t in the list.
 			p.drop(t, ctx.Err())
@@ -544,8 +586,14 @@ func (p *Pool) finish(t *task.Task) *wsem.Node {
 	return granted
 }
 
-// resolve publishes a task's outcome and stops counting it.
+// resolve publishes a task's outcome and stops counting it. A bare task
+// has no one to tell and is recycled; nothing may use t after resolve.
 func (p *Pool) resolve(t *task.Task, err error) {
+	if t.IsBare() {
+		p.tasks.sub(1)
+		recycle(t)
+		return
+	}
 	gj, grouped := t.Job().(*groupJob)
 	if grouped && err != nil {
 		gj.g.fail(err)
@@ -808,10 +856,15 @@ func (p *Pool) doWatched(ctx context.Context, j job.Job, name string, w int64, s
 // one, and records its outcome in *state.
 func (p *Pool) runDo(ctx context.Context, j job.Job, w int64, state *uint32) (err error) {
 	if p.shared != nil {
-		err = p.runShared(ctx, j, w)
-	} else {
-		err = j.Run(ctx)
+		jctx, done, err := p.lease(ctx, w)
+		if err != nil {
+			*state = outcome(ctx, err)
+			return err
+		}
+		defer done()
+		ctx = jctx // a lost lease ends it: the job is then Canceled
 	}
+	err = j.Run(ctx)
 	*state = outcome(ctx, err)
 	return err
 }

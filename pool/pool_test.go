@@ -386,6 +386,10 @@ func TestSubmitRejectsInvalidArgumentsWithoutWaiting(t *testing.T) {
 			{"Go nil func", func() error { _, err := p.Go(ctx, nil); return err }, pool.ErrNilJob},
 			{"Go negative weight", func() error { _, err := p.Go(ctx, f, wneg); return err }, pool.ErrInvalidWeight},
 			{"Go weight above limit", func() error { _, err := p.Go(ctx, f, wbig); return err }, pool.ErrWeightExceedsLimit},
+			{"Spawn nil ctx", func() error { return p.Spawn(nilCtx, j) }, pool.ErrNilContext},
+			{"Spawn nil job", func() error { return p.Spawn(ctx, nil) }, pool.ErrNilJob},
+			{"Spawn weight 0", func() error { return p.Spawn(ctx, j, w0) }, pool.ErrInvalidWeight},
+			{"Spawn weight above limit", func() error { return p.Spawn(ctx, j, wbig) }, pool.ErrWeightExceedsLimit},
 			{"SubmitResult nil ctx", func() error { _, err := pool.SubmitResult(nilCtx, p, rf); return err }, pool.ErrNilContext},
 			{"SubmitResult nil func", func() error {
 				_, err := pool.SubmitResult[int](ctx, p, nil)
@@ -467,6 +471,7 @@ func TestSubmitWithDoneCtxReturnsCtxErrUnchanged(t *testing.T) {
 			requireUnchanged(t, want, err)
 			_, err = p.Go(ctx, j)
 			requireUnchanged(t, want, err)
+			requireUnchanged(t, want, p.Spawn(ctx, j))
 			_, err = pool.SubmitResult(ctx, p, func(context.Context) (int, error) { ran.Add(1); return 0, nil })
 			requireUnchanged(t, want, err)
 			requireUnchanged(t, want, p.Do(ctx, j))
@@ -496,6 +501,7 @@ func TestSubmitCtxEndsWhileWaiting(t *testing.T) {
 			return err
 		}},
 		{"Do", func(ctx context.Context, p *pool.Pool, j job.Func) error { return p.Do(ctx, j) }},
+		{"Spawn", func(ctx context.Context, p *pool.Pool, j job.Func) error { return p.Spawn(ctx, j) }},
 		{"Group.Submit", func(ctx context.Context, p *pool.Pool, j job.Func) error {
 			g, _ := p.Group(ctx)
 			_, err := g.Submit(j)

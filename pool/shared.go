@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/weir-go/weir/internal/task"
-	"github.com/weir-go/weir/job"
 )
 
 // SharedLimit is a limit that a pool's jobs share with other processes,
@@ -52,6 +51,19 @@ func (p *Pool) runTask(t *task.Task) {
 		t.Run()
 		return
 	}
+	if t.IsBare() {
+		// The job runs with the submitter's ctx, as Do's does: give it
+		// the leased ctx instead.
+		ctx, done, err := p.lease(t.Parent(), t.Weight())
+		if err != nil {
+			t.Abort(err)
+			return
+		}
+		defer done()
+		t.SetParent(ctx)
+		t.Run()
+		return
+	}
 	lease, err := p.shared.Acquire(t.Ctx(), t.Weight())
 	if err != nil {
 		t.Abort(err)
@@ -63,17 +75,19 @@ func (p *Pool) runTask(t *task.Task) {
 	t.Run()
 }
 
-// runShared runs Do's job under a lease of the shared limit, with a ctx
-// that also ends, with the lease's cause, when the lease is lost.
-func (p *Pool) runShared(ctx context.Context, j job.Job, w int64) error {
-	lease, err := p.shared.Acquire(ctx, w)
+// lease takes a lease of the shared limit for weight w. It returns a ctx
+// derived from ctx that also ends, with the lease's cause, when the lease
+// is lost, and the func that ends that ctx and releases the lease.
+func (p *Pool) lease(ctx context.Context, w int64) (context.Context, func(), error) {
+	l, err := p.shared.Acquire(ctx, w)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer lease.Release()
 	jctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(lease.Context(), func() { cancel(context.Cause(lease.Context())) })
-	defer stop()
-	return j.Run(jctx)
+	stop := context.AfterFunc(l.Context(), func() { cancel(context.Cause(l.Context())) })
+	return jctx, func() {
+		stop()
+		cancel(nil)
+		l.Release()
+	}, nil
 }

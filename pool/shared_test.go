@@ -142,5 +142,6 @@ func TestSharedLeaseLostCancelsTheJob(t *testing.T) {
 		require.ErrorIs(t, doErr, errLost, "Do's ctx ends with the lease's cause")
 		p.Wait()
 		assert.Zero(t, shared.held.Load())
+		assertStats(t, pool.Stats{Limit: 2, Submitted: 2, Canceled: 2}, p.Stats(), "a job whose lease was lost is Canceled, Do's too")
 	})
 }

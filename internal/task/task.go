@@ -116,6 +116,7 @@ const (
 	flagKeep    = 1 << 7 // run even if the submitter's ctx has ended
 	reasonShift = 8      // why the job's ctx ended, the first reason only
 	reasonMask  = 0x7 << reasonShift
+	flagBare    = 1 << 11 // no handle: the job runs with the submitter's ctx
 )
 
 // Reasons the job's ctx ended.
@@ -170,7 +171,9 @@ func (t *Task) Prepare(j Job, name string, weight int64) {
 	}
 	t.name = name
 	t.node.SetWeight(weight)
-	t.wg.Add(1)
+	if t.flags.Load()&flagBare == 0 {
+		t.wg.Add(1)
+	}
 }
 
 // Bind gives a prepared task the submitter's ctx, its executor and its ID,
@@ -185,6 +188,20 @@ func (t *Task) Keep() { t.flags.Or(flagKeep) }
 
 // Kept reports whether Keep was called.
 func (t *Task) Kept() bool { return t.flags.Load()&flagKeep != 0 }
+
+// Bare makes t a task without a handle: its job runs with the
+// submitter's ctx itself (no job ctx is made), nothing can wait for it or
+// cancel it, and Resolve must not be called. The executor may Reset and
+// reuse it once it has ended. Call it before Init.
+func (t *Task) Bare() { t.flags.Or(flagBare) }
+
+// IsBare reports whether Bare was called.
+func (t *Task) IsBare() bool { return t.flags.Load()&flagBare != 0 }
+
+// Reset makes a bare task that has ended new again, for reuse. Nothing
+// may refer to it any more: it has left the executor's lists, and it has
+// no side data (SideIfAny is nil), so that no registration can reach it.
+func (t *Task) Reset() { *t = Task{} }
 
 // SetJob sets the job of a task that is not yet initialised.
 func (t *Task) SetJob(j Job) { t.job = j }
@@ -203,6 +220,10 @@ func (t *Task) ID() uint64 { return t.id }
 
 // Job returns the job.
 func (t *Task) Job() Job { return t.job }
+
+// SetParent replaces the ctx that a bare task's job runs with, before
+// Run: a ctx derived from the submitter's.
+func (t *Task) SetParent(ctx context.Context) { t.parent = ctx }
 
 // Parent returns the submitter's ctx.
 func (t *Task) Parent() context.Context { return t.parent }
@@ -326,6 +347,9 @@ func (t *Task) Run() (state uint32, err error) {
 		return Canceled, err
 	}
 	t.flags.Or(Running) // from Queued, which is 0
+	if t.flags.Load()&flagBare != 0 {
+		return t.runBare()
+	}
 	normal := false
 	defer func() {
 		if normal {
@@ -351,6 +375,35 @@ func (t *Task) Run() (state uint32, err error) {
 	}
 	t.outcome, t.err = state, err
 	t.endCtx(reasonEnded)
+	return state, err
+}
+
+// runBare is Run for a bare task: the job gets the submitter's ctx, and
+// the outcome is Canceled if the job failed once that ctx had ended.
+func (t *Task) runBare() (state uint32, err error) {
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		if v := recover(); v != nil {
+			state, err = Panicked, NewPanicError(v, debug.Stack())
+		} else {
+			state, err = Failed, ErrGoexit
+		}
+		t.outcome, t.err = state, err
+	}()
+	err = t.job.Run(t.parent)
+	normal = true
+	switch {
+	case err == nil:
+		state = Succeeded
+	case t.parent.Err() != nil:
+		state = Canceled
+	default:
+		state = Failed
+	}
+	t.outcome, t.err = state, err
 	return state, err
 }
 
