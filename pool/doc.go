@@ -5,9 +5,10 @@
 // limit in total. [Pool.Submit] starts a job at once if its weight is
 // free, and otherwise puts it in the pool's queue, first in first out,
 // and returns: either way it hands back a *job.Handle to wait on. A
-// queued job costs its handle and no goroutine. [Pool.Do] runs a job in
-// the caller's goroutine under the same limit, the usual way to cap
-// concurrent calls to a dependency. A [Group] waits for a set of jobs
+// queued job costs its handle and no goroutine. [Pool.Spawn] is Submit
+// without a handle (fire and forget) and allocates nothing. [Pool.Do]
+// runs a job in the caller's goroutine under the same limit, the usual way
+// to cap concurrent calls to a dependency. A [Group] waits for a set of jobs
 // together and cancels the rest when one fails. [Pool.Resize] changes the
 // limit while jobs run, [Pool.Stats] reports the pool's state, and
 // [Pool.Shutdown] and [Pool.Close] stop it.
@@ -88,7 +89,8 @@
 // # Cost
 //
 // A Submit is one allocation, the handle, whether the job starts at once
-// or is queued; Do allocates nothing. The measured costs against ants,
+// or is queued; Spawn reuses the task of a job that has ended, and Do
+// allocates nothing. The measured costs against ants,
 // pond, conc, errgroup and x/sync, and the reasons where weir is slower,
 // are in the benchmarks module's RESULTS.md.
 package pool
