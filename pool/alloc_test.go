@@ -37,6 +37,10 @@ func TestAllocations(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop) }), "Do")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Do(ctx, noop, job.WithWeight(2), job.WithName("x")) }), "Do with options")
 	assert.Zero(t, testing.AllocsPerRun(200, func() { _ = p.Stats() }), "Stats")
+	g, _ := p.Group(ctx)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(200, func() { _, _ = g.Submit(noop) }), "Group.Submit: the handle only")
+	require.NoError(t, g.Wait())
+
 	// Spawn reuses its task once the job has ended; a job that signals
 	// stands in for Wait, which makes a channel when it has to wait.
 	done := make(chan struct{}, 2)

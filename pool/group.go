@@ -25,6 +25,7 @@ import (
 type Group struct {
 	p      *Pool
 	ctx    context.Context
+	parent groupCtx // ctx as its jobs' parent
 	cancel context.CancelCauseFunc
 	jobs   joiner
 
@@ -32,14 +33,21 @@ type Group struct {
 	err     error
 }
 
-// groupJob marks a job submitted through a group, so that the pool tells
-// the group when it ends.
-type groupJob struct {
+// groupCtx is a group's ctx as the submitter's ctx of its jobs: the same
+// ctx, which also names the group, so that the pool tells the group when
+// one of its jobs ends with no wrapper per job.
+type groupCtx struct {
+	context.Context
 	g *Group
-	j job.Job
 }
 
-func (gj *groupJob) Run(ctx context.Context) error { return gj.j.Run(ctx) }
+// groupOf returns the group that t was submitted through, or nil.
+func groupOf(t *task.Task) *Group {
+	if gc, ok := t.Parent().(*groupCtx); ok {
+		return gc.g
+	}
+	return nil
+}
 
 // Group returns a new group on the pool and its ctx, derived from ctx
 // (which must not be nil, as for context.WithCancel). The ctx is
@@ -48,7 +56,9 @@ func (gj *groupJob) Run(ctx context.Context) error { return gj.j.Run(ctx) }
 // whichever comes first.
 func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 	gctx, cancel := context.WithCancelCause(ctx)
-	return &Group{p: p, ctx: gctx, cancel: cancel}, gctx
+	g := &Group{p: p, ctx: gctx, cancel: cancel}
+	g.parent = groupCtx{Context: gctx, g: g}
+	return g, gctx
 }
 
 // Submit submits j to the pool with the group's ctx, as Pool.Submit does.
@@ -66,7 +76,7 @@ func (g *Group) Submit(j job.Job, opts ...job.Option) (*job.Handle, error) {
 	g.jobs.add(1)
 	t := new(task.Task)
 	t.Keep()
-	if err := g.p.submit(g.ctx, t, &groupJob{g: g, j: j}, opts, false); err != nil {
+	if err := g.p.submit(&g.parent, t, j, opts, false); err != nil {
 		g.jobs.sub(1)
 		g.fail(err)
 		return nil, err

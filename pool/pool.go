@@ -574,11 +574,10 @@ func (p *Pool) runOne(t *task.Task) *task.Task {
 // its handle, and returns the tasks the weight admitted.
 func (p *Pool) finish(t *task.Task) *wsem.Node {
 	state, err := t.Outcome()
-	gj, grouped := t.Job().(*groupJob)
-	if grouped && err != nil {
+	if g := groupOf(t); g != nil && err != nil {
 		// Fail the group before giving the weight back, so that none
 		// of its queued jobs is admitted after it failed.
-		gj.g.fail(err)
+		g.fail(err)
 	}
 	granted := p.end(t.Weight(), state, err, &p.tc, t)
 	p.running.Add(-1)
@@ -594,13 +593,13 @@ func (p *Pool) resolve(t *task.Task, err error) {
 		recycle(t)
 		return
 	}
-	gj, grouped := t.Job().(*groupJob)
-	if grouped && err != nil {
-		gj.g.fail(err)
+	g := groupOf(t)
+	if g != nil && err != nil {
+		g.fail(err)
 	}
 	t.Resolve()
-	if grouped {
-		gj.g.jobs.sub(1)
+	if g != nil {
+		g.jobs.sub(1)
 	}
 	p.tasks.sub(1)
 }
