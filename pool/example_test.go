@@ -157,6 +157,28 @@ func ExamplePool_Do() {
 	// calls: 3 last: service unavailable
 }
 
+func ExamplePool_Spawn() {
+	p, _ := pool.New(2)
+	defer p.Close()
+
+	// Spawn: fire and forget, no handle. Pool.Wait joins every job.
+	var sent atomic.Int64
+	for range 10 {
+		err := p.Spawn(context.Background(), job.Func(func(context.Context) error {
+			sent.Add(1)
+			return nil
+		}))
+		if err != nil {
+			fmt.Println(err) // bad input, ctx ended, a full queue, or the pool is shut down
+		}
+	}
+	p.Wait()
+	st := p.Stats()
+	fmt.Println("sent:", sent.Load(), "succeeded:", st.Succeeded)
+	// Output:
+	// sent: 10 succeeded: 10
+}
+
 func ExamplePool_TrySubmit() {
 	p, _ := pool.New(1)
 	defer p.Close()

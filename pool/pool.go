@@ -230,10 +230,15 @@ func (p *Pool) Spawn(ctx context.Context, j job.Job, opts ...job.Option) error {
 	if isNil(j) {
 		return p.rejected(opts, ErrNilJob, time.Time{})
 	}
-	t := taskPool.Get().(*task.Task)
+	var t *task.Task
+	if p.tasks.count() < reuseBelow {
+		t = taskPool.Get().(*task.Task)
+	} else {
+		t = new(task.Task)
+	}
 	t.Bare()
 	if err := p.submit(ctx, t, j, opts, false); err != nil {
-		recycle(t)
+		p.recycle(t)
 		return err
 	}
 	return nil
@@ -242,11 +247,18 @@ func (p *Pool) Spawn(ctx context.Context, j job.Job, opts ...job.Option) error {
 // taskPool holds bare tasks for reuse.
 var taskPool = sync.Pool{New: func() any { return new(task.Task) }}
 
+// reuseBelow is how many jobs a pool may have in flight for Spawn to reuse
+// tasks. Reuse pays while the jobs in flight are few, as in a steady
+// stream; a burst that queues a million jobs would otherwise keep a
+// million spare tasks alive in taskPool, for the collector to scan, and
+// look for spares that are not there on every Spawn.
+const reuseBelow = 4096
+
 // recycle puts back a bare task that has ended, unless something might
 // still refer to it: a task with side data has had a registration on its
 // ctx or a blocked submitter, and is left to the garbage collector.
-func recycle(t *task.Task) {
-	if t.SideIfAny() == nil {
+func (p *Pool) recycle(t *task.Task) {
+	if t.SideIfAny() == nil && p.tasks.count() < reuseBelow {
 		t.Reset()
 		taskPool.Put(t)
 	}
@@ -590,7 +602,7 @@ func (p *Pool) finish(t *task.Task) *wsem.Node {
 func (p *Pool) resolve(t *task.Task, err error) {
 	if t.IsBare() {
 		p.tasks.sub(1)
-		recycle(t)
+		p.recycle(t)
 		return
 	}
 	g := groupOf(t)

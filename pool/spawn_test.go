@@ -261,3 +261,28 @@ func TestSpawnReuseUnderLoad(t *testing.T) {
 	assert.NotZero(t, st.Panicked)
 	assert.Zero(t, st.InUse)
 }
+
+// A burst of Spawns beyond the in-flight count below which tasks are
+// reused: every job runs once, and reuse resumes once the burst drains.
+func TestSpawnBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newQueued(t, 1)
+		release := newLatch(t)
+		require.NoError(t, p.Spawn(context.Background(), holder(nil, release)))
+		const n = 10_000
+		runs := make([]atomic.Int32, n)
+		for i := range n {
+			require.NoError(t, p.Spawn(context.Background(), job.Func(func(context.Context) error {
+				runs[i].Add(1)
+				return nil
+			})))
+		}
+		assert.Equal(t, int64(n), p.Stats().Queued)
+		release.open()
+		p.Wait()
+		for i := range runs {
+			require.Equal(t, int32(1), runs[i].Load(), "job %d", i)
+		}
+		assertStats(t, pool.Stats{Limit: 1, Submitted: n + 1, Succeeded: n + 1}, p.Stats())
+	})
+}

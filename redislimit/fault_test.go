@@ -428,6 +428,62 @@ func TestFaultReplicaPromotion(t *testing.T) {
 	}
 }
 
+// TestFaultFailoverWithoutReplicaWait: a partition cuts the replica off
+// the primary (the replica stops replicating) and it is promoted; a grant
+// the old primary acknowledged after the cut is not on the new one. With
+// WithReplicas that grant fails closed instead; without it the promoted
+// server over-admits the lost grant's weight until the process that holds
+// it learns, at 0.9 x TTL after its last refresh, that its lease is lost.
+func TestFaultFailoverWithoutReplicaWait(t *testing.T) {
+	if !haveRedis() {
+		t.Skip("redis-server not on PATH")
+	}
+	ctx := context.Background()
+	const ttl, limit = 2 * time.Second, 5
+	primary := startRedis(t, "--repl-diskless-sync-delay", "0")
+	replica := startRedis(t, "--replicaof", "127.0.0.1", strings.Split(primary.addr(), ":")[1])
+	rc := replica.adminClient(t)
+	waitFor(t, func() bool {
+		info, _ := rc.Info(ctx, "replication").Result()
+		return strings.Contains(info, "master_link_status:up")
+	})
+	s := open(t, primary, limit, redislimit.WithTTL(ttl))
+	l1, err := s.Acquire(ctx, 1)
+	require.NoError(t, err)
+	require.NoError(t, primary.adminClient(t).Do(ctx, "WAIT", 1, 2000).Err(), "the first grant reached the replica")
+
+	// The partition: the replica takes over while the old primary, still
+	// up, acknowledges a grant it can no longer pass on.
+	require.NoError(t, rc.Do(ctx, "REPLICAOF", "NO", "ONE").Err())
+	promotedAt := time.Now()
+	l3, err := s.Acquire(ctx, 3)
+	require.NoError(t, err, "acknowledged by the primary alone")
+	guarded := openOn(t, primary.client(t), s.Name(), limit, redislimit.WithTTL(ttl), redislimit.WithReplicas(1, 200*time.Millisecond))
+	_, err = guarded.Acquire(ctx, 1)
+	assert.ErrorIs(t, err, redislimit.ErrUnavailable, "with WithReplicas a grant no replica has fails closed")
+
+	primary.kill()
+	lost := when(l3.Lost(), promotedAt)
+	promoted := openOn(t, replica.client(t), s.Name(), limit, redislimit.WithTTL(ttl))
+	st, err := promoted.Stats(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, st.InUse, "the promoted replica lost the grant of 3")
+	over, err := promoted.TryAcquire(ctx, limit-1)
+	require.NoError(t, err, "so it admits weight that a live process still holds")
+	var lostAfter time.Duration
+	select {
+	case lostAfter = <-lost:
+	case <-time.After(2 * ttl):
+		t.Fatal("the holder of the lost grant was never told")
+	}
+	assert.Less(t, lostAfter, ttl+ttl/4, "the holder learns at 0.9 x TTL after its grant")
+	assert.ErrorIs(t, context.Cause(l3.Context()), redislimit.ErrLeaseLost)
+	t.Logf("failover without WAIT: over-admission of 3 of limit %d; the holder's lease was lost %v after the promotion (TTL %v)", limit, lostAfter, ttl)
+	over.Release()
+	l1.Release()
+	l3.Release()
+}
+
 // TestRefresherWakesForEveryNewLease guards a lost wake-up: the refresher
 // and the stream reader once shared one wake channel, so when the reader
 // took the wake-up, a new lease was never refreshed and expired under its

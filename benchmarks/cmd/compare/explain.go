@@ -40,13 +40,13 @@ var scenarios = map[string]info{
 		short: "fire-and-forget",
 		what: "Submit no-op jobs without keeping a handle, and wait for all of them after every 1,000; time/op is per job, " +
 			"the waits included, so that peers that queue jobs instead of running them are not flattered. " +
-			"weir has no submission without a handle, so it still makes one per job; Submit queues the job and returns.",
+			"weir uses Spawn, its submission without a handle: it queues the job and returns, and the job's task is reused once it has ended.",
 		why: "A job that finds no free weight becomes an entry in the pool's FIFO list, and the worker that finishes a job runs the next entry itself, so at limit 2" +
-			" no goroutine is woken per job. What weir still pays per job that pond does not: the handle (weir has no submission without one: one 144-byte, pointer" +
-			"-rich allocation, and in the profile (FireForget/limit=2/weir) initialising it is ~23% of the time, GC write barriers ~13%), and the semaphore's mutex" +
-			" twice (once to queue the entry, once to release and grant it), where pond's submitter appends a closure to a buffer its workers drain. At limit 1000 " +
-			"the weight is always free, so every job is handed to an ants worker (a wake-up per job): peers that start a fresh goroutine per job (x/sync, a channel" +
-			" semaphore, plain goroutines) pay less for that than waking a parked one.",
+			" no goroutine is woken per job, and Spawn allocates nothing (the task of an ended job is reused through a sync.Pool). What weir still pays per job th" +
+			"at pond does not: the semaphore's mutex twice (once to queue the entry, once to release the weight and grant the next entry), contended between the su" +
+			"bmitter and the workers, and the reuse itself (sync.Pool, ~10% of the profile FireForget/limit=2/weir), where pond's submitter appends a closure to a " +
+			"buffer its workers drain. At limit 1000 the weight is always free, so every job is handed to an ants worker (a wake-up per job): peers that start a f" +
+			"resh goroutine per job (x/sync, a channel semaphore, plain goroutines) pay less for that than waking a parked one.",
 	},
 	"Result": {
 		title: "Typed result per job",
@@ -108,8 +108,8 @@ var scenarios = map[string]info{
 			"(heap after a collection, plus stacks) that the queued jobs add to the running ones, per queued job.",
 		why: "A job that must wait is an entry in the pool's queue: its handle (144 B) and no goroutine, so weir no longer parks a goroutine per queued job as the b" +
 			"locking peers (ants, conc, x/sync, errgroup, the channel semaphore) do. pond and workerpool keep a smaller entry (a closure in a buffer) and allocate " +
-			"less per job; where weir's B/queued is above theirs, the difference is the handle, which carries the job's ctx, ID, name, state and links, and which S" +
-			"ubmit returns to the caller.",
+			"less per job; where weir's B/queued is above theirs, the difference is weir's task (144 B), which carries the job, its ctx, ID, name, state and links: Spawn" +
+			" reuses tasks once their jobs have ended, but a million queued jobs are a million live tasks.",
 	},
 	"Group": {
 		title: "Group: 1,000 Go then Wait",
@@ -120,8 +120,9 @@ var scenarios = map[string]info{
 			"At limit 8 Go blocks most of the time; at limit 1000 it never does.",
 		why: "weir's `group.Group` does not give a blocked Go a goroutine: a goroutine of the group that finishes runs the next blocked caller's function itself and" +
 			" wakes the caller, one wake-up per function, and Go allocates nothing of its own. `pool.Group` (weir-pool) queues the functions as entries of a pool o" +
-			"f the same limit, which its workers drain without hand-offs; it allocates a handle and a small wrapper per Go (two allocations), which is where it los" +
-			"es to errgroup's one. pond never blocks the submitter either, at the cost of its allocations per function.",
+			"f the same limit, which its workers drain without hand-offs, and allocates one handle (144 B) per Go, as errgroup allocates one closure; at limit 1000 e" +
+			"very Go is a hand-off to a parked ants worker where errgroup starts a fresh goroutine, which is cheaper. pond never blocks the submitter either, at the " +
+			"cost of its allocations per function.",
 	},
 	"Logging": {
 		title: "Logging",
@@ -135,7 +136,7 @@ var scenarios = map[string]info{
 // weir's API made the comparison awkward.
 const adaptation = `Every peer implements the same small interface (` + "`Pool`" + ` in peer.go): Go (fire and forget), Submit (a handle), Wait (for the Go jobs), Close, and SubmitResult where the peer has typed results.
 
-- **weir** needs nothing around it for handles, results and waiting for all (` + "`Pool.Wait`" + `). It has no submission without a handle, so fire-and-forget still allocates one; ` + "`pool.New`" + ` returns an error, so the adapter panics on it; limits are ` + "`int64`" + ` where every peer takes ` + "`int`" + `; a job is a ` + "`job.Job`" + ` (` + "`Run(ctx) error`" + `), so a ` + "`func()`" + ` is wrapped once in a ` + "`job.Func`" + `; and ` + "`SubmitResult`" + ` is a generic function, not a method, so it cannot be part of an interface. Its Submit blocks for admission and it has no queue of its own, so the burst needs a goroutine per queued job.
+- **weir** needs nothing around it for handles, results and waiting for all (` + "`Pool.Wait`" + `). Fire-and-forget is ` + "`Spawn`" + `, its submission without a handle; ` + "`pool.New`" + ` returns an error, so the adapter panics on it; limits are ` + "`int64`" + ` where every peer takes ` + "`int`" + `; a job is a ` + "`job.Job`" + ` (` + "`Run(ctx) error`" + `), so a ` + "`func()`" + ` is wrapped once in a ` + "`job.Func`" + `; and ` + "`SubmitResult`" + ` is a generic function, not a method, so it cannot be part of an interface. Its Submit and Spawn queue a job that must wait (an entry, no goroutine) and return.
 - **ants** (raw): no handle and no wait-for-all; a channel per job and a WaitGroup. Its Submit blocks without a context.
 - **pond**: its handle is native; typed results need a second pool typed by the result (` + "`ResultPool[int]`" + `); no wait-for-all short of stopping the pool, so a WaitGroup; its Stop hands work to a package-level default pool, which keeps it out of testing/synctest.
 - **conc**: no handle (a channel per job); its Wait ends the pool, so the adapter makes a new pool after each wait; no context.
