@@ -31,7 +31,12 @@ func startCluster(t *testing.T) []*testServer {
 	ranges := [][2]int{{0, 5460}, {5461, 10922}, {10923, 16383}}
 	for i, n := range nodes {
 		rdb := n.adminClient(t)
-		require.NoError(t, rdb.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", ranges[i][0], ranges[i][1]).Err())
+		// ADDSLOTS, not ADDSLOTSRANGE, which needs Redis 7.
+		args := []any{"CLUSTER", "ADDSLOTS"}
+		for slot := ranges[i][0]; slot <= ranges[i][1]; slot++ {
+			args = append(args, slot)
+		}
+		require.NoError(t, rdb.Do(ctx, args...).Err())
 		if i > 0 {
 			require.NoError(t, rdb.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", nodes[0].port).Err())
 		}
