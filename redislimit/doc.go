@@ -62,7 +62,9 @@
 //     pause) beyond 0.9 × TTL may resume work before its timer fires.
 //   - Fail closed: if Redis cannot be reached, Acquire fails with
 //     [ErrUnavailable]. [WithFallbackLocal] and [WithFallbackUnlimited]
-//     admit instead, by a per-process limit or none.
+//     admit instead, by a per-process limit or none. [WithCircuitBreaker]
+//     makes that answer immediate while Redis stays down, instead of each
+//     Acquire waiting out its timeouts and retries.
 //   - Time is Redis's: scripts read TIME, so client clocks do not matter.
 //     [WithClientTime] is for services that refuse TIME in scripts; then
 //     clock skew between processes shifts when leases expire.

@@ -506,3 +506,67 @@ func TestRefresherWakesForEveryNewLease(t *testing.T) {
 		require.NoError(t, s.Close())
 	}
 }
+
+// TestFaultCircuitBreaker: with Redis down, WithCircuitBreaker sends
+// Acquire straight to the fallback (or fails it closed) without a round
+// trip, probes once per pause, doubles the pause after a failed probe, and
+// closes on the first probe that succeeds.
+func TestFaultCircuitBreaker(t *testing.T) {
+	forEachPlainServer(t, func(t *testing.T, srv *testServer) {
+		ctx := context.Background()
+		const pause = 300 * time.Millisecond
+		opts := []redislimit.Option{redislimit.WithTimeout(200 * time.Millisecond), redislimit.WithCircuitBreaker(pause, 4*pause)}
+		s := open(t, srv, 2, append(opts, redislimit.WithFallbackLocal(1))...)
+		closedS := openOn(t, srv.client(t), s.Name(), 2, opts...)
+		l, err := s.Acquire(ctx, 1)
+		require.NoError(t, err)
+		l.Release()
+
+		srv.kill()
+		fl, err := s.Acquire(ctx, 1)
+		require.NoError(t, err, "the failed round trip falls back")
+		assert.Zero(t, fl.Token(), "a fallback lease")
+		_, err = closedS.Acquire(ctx, 1)
+		require.ErrorIs(t, err, redislimit.ErrUnavailable)
+
+		before, _ := s.Stats(ctx)
+		start := time.Now()
+		for range 5 {
+			_, err := s.TryAcquire(ctx, 1)
+			assert.ErrorIs(t, err, redislimit.ErrNoCapacity, "the local fallback is full")
+		}
+		_, err = closedS.Acquire(ctx, 1)
+		assert.ErrorIs(t, err, redislimit.ErrUnavailable)
+		assert.ErrorContains(t, err, "circuit breaker open")
+		fast := time.Since(start)
+		after, _ := s.Stats(ctx)
+		assert.Equal(t, before.Unavailable+1, after.Unavailable, "no round trip but the second Stats'")
+		assert.EqualValues(t, 5, after.Bypassed-before.Bypassed)
+		assert.Less(t, fast, 200*time.Millisecond, "bypassed calls do not wait for the timeout")
+
+		time.Sleep(pause + 50*time.Millisecond)
+		_, err = closedS.Acquire(ctx, 1) // the probe: Redis is still down
+		assert.ErrorIs(t, err, redislimit.ErrUnavailable)
+		assert.NotContains(t, err.Error(), "circuit breaker open", "the probe tried Redis")
+		time.Sleep(pause + 50*time.Millisecond) // less than the doubled pause
+		_, err = closedS.Acquire(ctx, 1)
+		assert.ErrorContains(t, err, "circuit breaker open", "a failed probe doubles the pause")
+
+		srv.restart()
+		time.Sleep(pause + 100*time.Millisecond) // the doubled pause is over
+		l, err = closedS.Acquire(ctx, 1)
+		require.NoError(t, err, "the probe finds Redis back and closes the breaker")
+		assert.NotZero(t, l.Token())
+		st, err := closedS.Stats(ctx)
+		require.NoError(t, err)
+		bypassed := st.Bypassed
+		m, err := closedS.Acquire(ctx, 1)
+		require.NoError(t, err)
+		st, err = closedS.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, bypassed, st.Bypassed, "closed again: Acquire goes to Redis")
+		m.Release()
+		l.Release()
+		fl.Release()
+	})
+}

@@ -21,6 +21,8 @@ type options struct {
 	replWait  time.Duration
 	fallback  fallbackMode
 	localN    int64
+	breakMin  time.Duration // 0: no circuit breaker
+	breakMax  time.Duration
 	err       error
 }
 
@@ -60,6 +62,9 @@ func (o *options) validate() error {
 	}
 	if o.replicas < 0 || (o.replicas > 0 && o.replWait <= 0) {
 		return fmt.Errorf("%w: replicas %d with timeout %v", ErrInvalidOption, o.replicas, o.replWait)
+	}
+	if o.breakMin < 0 || o.breakMin > 0 && o.breakMax < o.breakMin {
+		return fmt.Errorf("%w: circuit breaker pause %v..%v: want 0 < min <= max", ErrInvalidOption, o.breakMin, o.breakMax)
 	}
 	if o.fallback == fallbackLocal && o.localN < 1 {
 		return fmt.Errorf("%w: local fallback limit %d is below 1", ErrInvalidOption, o.localN)
@@ -136,4 +141,22 @@ func WithFallbackLocal(n int64) Option {
 // this way has Token 0 and is never lost.
 func WithFallbackUnlimited() Option {
 	return optionFunc(func(o *options) { o.fallback = fallbackUnlimited })
+}
+
+// WithCircuitBreaker stops Acquire and TryAcquire from trying Redis for a
+// while after a round trip failed with [ErrUnavailable]: for min at first,
+// doubling with every failed probe up to max. Meanwhile they go straight
+// to the fallback (WithFallbackLocal, WithFallbackUnlimited) or, failing
+// closed, return an error wrapping ErrUnavailable at once, instead of
+// each waiting out timeouts and retries while Redis is down. When the
+// pause is over, one Acquire at a time probes Redis; any round trip that
+// succeeds (a probe, a release, the refresh of the leases held) closes the
+// breaker. Without this option every Acquire tries Redis.
+func WithCircuitBreaker(min, max time.Duration) Option {
+	return optionFunc(func(o *options) {
+		o.breakMin, o.breakMax = min, max
+		if min == 0 {
+			o.breakMin = -1 // rejected by validate: 0 would mean "off"
+		}
+	})
 }

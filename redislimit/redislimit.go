@@ -42,6 +42,7 @@ type Semaphore struct {
 
 	seenLimit, seenHeld, seenWaiting, seenRejected atomic.Int64
 	acquired, fallbacks, lost, unavailable         atomic.Uint64
+	brk                                            breaker
 	localHeld                                      atomic.Int64
 	localLeases                                    atomic.Int64
 	reading                                        atomic.Bool // the reader is blocked on the stream
@@ -160,6 +161,11 @@ func (s *Semaphore) acquire(ctx context.Context, weight int64, try bool) (*Lease
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if s.o.breakMin > 0 {
+		if cause := s.brk.skip(); cause != nil {
+			return s.fallback(ctx, weight, try, cause)
+		}
 	}
 	w := &waiter{ctx: ctx, id: newID(), weight: weight, ready: make(chan struct{}, 1)}
 	s.mu.Lock()
@@ -411,6 +417,7 @@ type Stats struct {
 	Fallbacks   uint64 // leases a fallback admitted while Redis was unavailable
 	Lost        uint64 // leases this Semaphore lost
 	Unavailable uint64 // round trips that failed
+	Bypassed    uint64 // Acquire calls that did not try Redis: the circuit breaker was open
 }
 
 // Stats reports the semaphore's state in one round trip. It reaps expired
@@ -439,6 +446,7 @@ func (s *Semaphore) localStats() Stats {
 	st.Fallbacks = s.fallbacks.Load()
 	st.Lost = s.lost.Load()
 	st.Unavailable = s.unavailable.Load()
+	st.Bypassed = s.brk.skipped.Load()
 	return st
 }
 
@@ -674,14 +682,16 @@ func (s *Semaphore) read() {
 // retries a failed round trip twice (each names the same IDs, so it is
 // safe), each bounded by the timeout. A failure wraps ErrUnavailable; if
 // ctx ended, it returns ctx.Err().
-func (s *Semaphore) run(ctx context.Context, sc *redis.Script, args ...any) (any, error) {
+func (s *Semaphore) run(ctx context.Context, sc *redis.Script, args ...any) (res any, err error) {
+	if s.o.breakMin > 0 {
+		defer func() { s.brk.record(err, s.o.breakMin, s.o.breakMax) }()
+	}
 	var now int64
 	if s.o.clientNow {
 		now = s.o.now().UnixMilli()
 	}
 	ttl := s.o.ttl.Milliseconds()
 	argv := append([]any{now, ttl, ttl, s.limit.Load()}, args...)
-	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
 			select {
@@ -691,7 +701,6 @@ func (s *Semaphore) run(ctx context.Context, sc *redis.Script, args ...any) (any
 			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.o.timeout)
-		var res any
 		res, err = sc.Run(rctx, s.rdb, s.keys, argv...).Result()
 		cancel()
 		if err == nil {
@@ -706,6 +715,59 @@ func (s *Semaphore) run(ctx context.Context, sc *redis.Script, args ...any) (any
 	}
 	s.unavailable.Add(1)
 	return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// breaker is WithCircuitBreaker's state.
+type breaker struct {
+	mu      sync.Mutex
+	open    bool
+	until   time.Time     // while open, when the next probe may go
+	pause   time.Duration // the current pause
+	probing bool          // an Acquire is probing
+	cause   error         // the failure that opened it, last
+	skipped atomic.Uint64
+}
+
+// skip reports whether an Acquire must not try Redis, with the error it
+// then fails with (or hands its fallback); nil means go ahead, perhaps as
+// the probe.
+func (b *breaker) skip() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return nil
+	}
+	if !b.probing && !time.Now().Before(b.until) {
+		b.probing = true
+		return nil
+	}
+	b.skipped.Add(1)
+	return fmt.Errorf("%w: circuit breaker open for %v after: %w", ErrUnavailable, b.pause, b.cause)
+}
+
+// record learns from the end of a round trip: success closes the
+// breaker, unavailability opens it or, after a failed probe, doubles its
+// pause; anything else (the caller's ctx ended) only ends a probe.
+func (b *breaker) record(err error, lo, hi time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == nil:
+		b.open, b.probing, b.pause, b.cause = false, false, 0, nil
+	case errors.Is(err, ErrUnavailable):
+		now := time.Now()
+		switch {
+		case !b.open:
+			b.pause = lo
+		case b.probing || !now.Before(b.until):
+			b.pause = min(2*b.pause, hi)
+		default:
+			return // a round trip that began before the breaker opened
+		}
+		b.open, b.probing, b.until, b.cause = true, false, now.Add(b.pause), err
+	default:
+		b.probing = false
+	}
 }
 
 func retryable(err error) bool {

@@ -87,6 +87,12 @@ func TestNewRejectsBadInput(t *testing.T) {
 			return redislimit.New(rdb, "a", 1, redislimit.WithTTL(time.Second), redislimit.WithPollInterval(time.Second))
 		}, redislimit.ErrInvalidOption},
 		{"timeout", func() (*redislimit.Semaphore, error) { return redislimit.New(rdb, "a", 1, redislimit.WithTimeout(0)) }, redislimit.ErrInvalidOption},
+		{"breaker pause 0", func() (*redislimit.Semaphore, error) {
+			return redislimit.New(rdb, "a", 1, redislimit.WithCircuitBreaker(0, time.Second))
+		}, redislimit.ErrInvalidOption},
+		{"breaker max below min", func() (*redislimit.Semaphore, error) {
+			return redislimit.New(rdb, "a", 1, redislimit.WithCircuitBreaker(time.Second, time.Millisecond))
+		}, redislimit.ErrInvalidOption},
 		{"prefix", func() (*redislimit.Semaphore, error) { return redislimit.New(rdb, "a", 1, redislimit.WithPrefix("x{")) }, redislimit.ErrInvalidName},
 		{"replicas", func() (*redislimit.Semaphore, error) {
 			return redislimit.New(rdb, "a", 1, redislimit.WithReplicas(1, 0))
