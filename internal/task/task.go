@@ -347,8 +347,12 @@ func (t *Task) Run() (state uint32, err error) {
 		return Canceled, err
 	}
 	t.flags.Or(Running) // from Queued, which is 0
-	if t.flags.Load()&flagBare != 0 {
-		return t.runBare()
+	// A bare task's job gets the submitter's ctx, and is Canceled if it
+	// failed once that ctx had ended; another's gets the job ctx.
+	bare := t.flags.Load()&flagBare != 0
+	var c context.Context = (*ctx)(t)
+	if bare {
+		c = t.parent
 	}
 	normal := false
 	defer func() {
@@ -363,47 +367,18 @@ func (t *Task) Run() (state uint32, err error) {
 		t.outcome, t.err = state, err
 		t.endCtx(reasonEnded)
 	}()
-	err = t.job.Run((*ctx)(t))
+	err = t.job.Run(c)
 	normal = true
 	switch {
 	case err == nil:
 		state = Succeeded
-	case t.ctxReason() != 0:
+	case bare && t.parent.Err() != nil, !bare && t.ctxReason() != 0:
 		state = Canceled
 	default:
 		state = Failed
 	}
 	t.outcome, t.err = state, err
 	t.endCtx(reasonEnded)
-	return state, err
-}
-
-// runBare is Run for a bare task: the job gets the submitter's ctx, and
-// the outcome is Canceled if the job failed once that ctx had ended.
-func (t *Task) runBare() (state uint32, err error) {
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		if v := recover(); v != nil {
-			state, err = Panicked, NewPanicError(v, debug.Stack())
-		} else {
-			state, err = Failed, ErrGoexit
-		}
-		t.outcome, t.err = state, err
-	}()
-	err = t.job.Run(t.parent)
-	normal = true
-	switch {
-	case err == nil:
-		state = Succeeded
-	case t.parent.Err() != nil:
-		state = Canceled
-	default:
-		state = Failed
-	}
-	t.outcome, t.err = state, err
 	return state, err
 }
 
