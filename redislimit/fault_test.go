@@ -395,18 +395,25 @@ func TestFaultLoad(t *testing.T) {
 // TestFaultReplicaPromotion: grants acknowledged with WithReplicas survive
 // the loss of the primary: after the replica is promoted it still counts
 // them, so it admits nothing on top.
+// startReplicated starts a primary and a replica of it, and waits until
+// the replica is in sync; rc is an admin client of the replica.
+func startReplicated(t *testing.T) (primary, replica *testServer, rc *redis.Client) {
+	primary = startRedis(t, "--repl-diskless-sync-delay", "0")
+	replica = startRedis(t, "--replicaof", "127.0.0.1", strings.Split(primary.addr(), ":")[1])
+	rc = replica.adminClient(t)
+	waitFor(t, func() bool {
+		info, _ := rc.Info(context.Background(), "replication").Result()
+		return strings.Contains(info, "master_link_status:up")
+	})
+	return primary, replica, rc
+}
+
 func TestFaultReplicaPromotion(t *testing.T) {
 	if !haveRedis() {
 		t.Skip("redis-server not on PATH")
 	}
 	ctx := context.Background()
-	primary := startRedis(t, "--repl-diskless-sync-delay", "0")
-	replica := startRedis(t, "--replicaof", "127.0.0.1", strings.Split(primary.addr(), ":")[1])
-	rc := replica.adminClient(t)
-	waitFor(t, func() bool {
-		info, _ := rc.Info(ctx, "replication").Result()
-		return strings.Contains(info, "master_link_status:up")
-	})
+	primary, replica, rc := startReplicated(t)
 	s := open(t, primary, 4, redislimit.WithReplicas(1, time.Second))
 	var held []*redislimit.Lease
 	for _, w := range []int64{1, 2} {
@@ -440,13 +447,7 @@ func TestFaultFailoverWithoutReplicaWait(t *testing.T) {
 	}
 	ctx := context.Background()
 	const ttl, limit = 2 * time.Second, 5
-	primary := startRedis(t, "--repl-diskless-sync-delay", "0")
-	replica := startRedis(t, "--replicaof", "127.0.0.1", strings.Split(primary.addr(), ":")[1])
-	rc := replica.adminClient(t)
-	waitFor(t, func() bool {
-		info, _ := rc.Info(ctx, "replication").Result()
-		return strings.Contains(info, "master_link_status:up")
-	})
+	primary, replica, rc := startReplicated(t)
 	s := open(t, primary, limit, redislimit.WithTTL(ttl))
 	l1, err := s.Acquire(ctx, 1)
 	require.NoError(t, err)
