@@ -216,11 +216,11 @@ func (p *Pool) Go(ctx context.Context, f func(ctx context.Context) error, opts .
 // Spawn runs j on the pool without a handle: fire and forget, like
 // pond's Go or ants' Submit. It is admitted, queued and bounded exactly as
 // Submit (the same FIFO order, weights, WithMaxQueued and errors), but
-// nothing can wait for or cancel that one job: Pool.Wait, Close or a Group
-// of your own wait for it. j receives ctx unchanged, as with Do, so
-// job.FromContext does not name it and a forced Shutdown cannot cancel it
-// (Shutdown still drops it while it is queued, and Close waits for it);
-// give it a ctx you cancel if it must be stoppable. Its outcome is counted
+// nothing can wait for or cancel that one job by itself: Pool.Wait and
+// Close wait for it with the others. j receives ctx unchanged, as with
+// Do, so job.FromContext does not name it and a forced Shutdown cannot
+// cancel it (Shutdown still drops it while it is queued); give it a ctx
+// you cancel if it must be stoppable. Its outcome is counted
 // in Stats and reported to the logger and the observers; a panic goes to
 // the panic handler (or stderr), and the job's error goes nowhere else.
 //
