@@ -25,7 +25,7 @@ func startCluster(t *testing.T) []*testServer {
 	ctx := context.Background()
 	var nodes []*testServer
 	for range 3 {
-		nodes = append(nodes, startRedis(t, "--cluster-enabled", "yes",
+		nodes = append(nodes, startRedisOn(t, freeClusterPort(t), "--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"))
 	}
 	ranges := [][2]int{{0, 5460}, {5461, 10922}, {10923, 16383}}

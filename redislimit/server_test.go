@@ -115,7 +115,13 @@ func startMiniredis(t testing.TB) *testServer {
 // startRedis starts a redis-server with no persistence on a free port.
 func startRedis(t testing.TB, extra ...string) *testServer {
 	t.Helper()
-	s := &testServer{t: t, kind: "redis-server", dir: t.TempDir(), port: freePort(t)}
+	return startRedisOn(t, freePort(t), extra...)
+}
+
+// startRedisOn is startRedis on the given port.
+func startRedisOn(t testing.TB, port int, extra ...string) *testServer {
+	t.Helper()
+	s := &testServer{t: t, kind: "redis-server", dir: t.TempDir(), port: port}
 	s.args = append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--logfile", "redis.log", "--enable-debug-command", "yes", "--protected-mode", "no", "--loglevel", "warning",
@@ -124,6 +130,29 @@ func startRedis(t testing.TB, extra ...string) *testServer {
 	t.Cleanup(s.kill)
 	t.Logf("server: redis-server %s", s.addr())
 	return s
+}
+
+// freeClusterPort returns a free port for a cluster node: its cluster bus
+// listens 10,000 above it, so the port must be at most 55535 and the bus
+// port free too.
+func freeClusterPort(t testing.TB) int {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		if p <= 55535 {
+			if bus, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000)); err == nil {
+				bus.Close()
+				l.Close()
+				return p
+			}
+		}
+		l.Close()
+	}
+	t.Fatal("no free port pair for a cluster node")
+	return 0
 }
 
 func freePort(t testing.TB) int {
