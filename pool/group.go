@@ -38,7 +38,19 @@ type Group struct {
 // one of its jobs ends with no wrapper per job.
 type groupCtx struct {
 	context.Context
-	g *Group
+	g    *Group
+	base context.Context // the ctx the group was made from
+}
+
+// Err reports the group ctx's error, or its base's: when the base ends,
+// package context cancels the group ctx a moment later, and a job of the
+// group that a sibling's weight admits in between must not start as if
+// nothing had ended.
+func (c *groupCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	return c.base.Err()
 }
 
 // groupOf returns the group that t was submitted through, or nil.
@@ -57,7 +69,7 @@ func groupOf(t *task.Task) *Group {
 func (p *Pool) Group(ctx context.Context) (*Group, context.Context) {
 	gctx, cancel := context.WithCancelCause(ctx)
 	g := &Group{p: p, ctx: gctx, cancel: cancel}
-	g.parent = groupCtx{Context: gctx, g: g}
+	g.parent = groupCtx{Context: gctx, g: g, base: ctx}
 	return g, gctx
 }
 

@@ -245,11 +245,11 @@ func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int6
 			return err, nil
 		}
 		// Granted; if ctx ended meanwhile, give the weight back and
-		// report the failure, as x/sync does.
-		select {
-		case <-done:
-			return ctx.Err(), s.ReleaseTasks(n)
-		default:
+		// report the failure, as x/sync does. Err, not done: a ctx
+		// that learns of its parent's end by asking (a pool job's
+		// ctx) may report it before its Done channel is closed.
+		if err := ctx.Err(); err != nil {
+			return err, s.ReleaseTasks(n)
 		}
 		return nil, nil
 	}
