@@ -404,8 +404,12 @@ func TestAllocsPerGo(t *testing.T) {
 			}
 			g.Wait()
 		})
-		if allocs > 3 {
-			t.Errorf("limit %d: %v allocations per %d Go and a Wait, want at most 3", limit, allocs, n)
+		want := 3.0
+		if raceEnabled {
+			want = 6 // still far below one per Go
+		}
+		if allocs > want {
+			t.Errorf("limit %d: %v allocations per %d Go and a Wait, want at most %v", limit, allocs, n, want)
 		}
 	}
 }

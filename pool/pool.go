@@ -429,6 +429,11 @@ func (p *Pool) block(ctx context.Context, t *task.Task) error {
 	if !s.Woken {
 		s.Ready = make(chan struct{})
 		s.Unlock()
+		if err := ctx.Err(); err != nil {
+			// ctx may have ended before t was in the list, when the
+			// registration that drops t could not find it there.
+			p.drop(t, err)
+		}
 		<-s.Ready
 	} else {
 		s.Unlock()
