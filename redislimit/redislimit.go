@@ -742,7 +742,8 @@ func (b *breaker) skip() error {
 		return nil
 	}
 	b.skipped.Add(1)
-	return fmt.Errorf("%w: circuit breaker open for %v after: %w", ErrUnavailable, b.pause, b.cause)
+	// b.cause wraps ErrUnavailable.
+	return fmt.Errorf("redislimit: circuit breaker open for %v (retried after it), Redis last failed with: %w", b.pause, b.cause)
 }
 
 // record learns from the end of a round trip: success closes the
